@@ -1,0 +1,1 @@
+//! Port API emulator (see README).

@@ -1,0 +1,1 @@
+//! AWS sources: credentials, accounts, regions, one module per kind.

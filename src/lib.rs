@@ -1,0 +1,8 @@
+//! port-aws-sync: keeps a Port catalog in sync with AWS.
+//!
+//! The data flows `aws` (raw items) → `mapping` (entities) → `sync` (plan) → `port` (HTTP),
+//! with `cli` and `config` at the edge.
+
+pub mod aws;
+pub mod entity;
+pub mod port;
