@@ -5,4 +5,5 @@
 
 pub mod aws;
 pub mod entity;
+pub mod mapping;
 pub mod port;

@@ -1,0 +1,317 @@
+//! jq expressions: compiled once with jaq, evaluated per item.
+
+use std::fmt;
+use std::sync::Arc;
+
+use jaq_core::load::{Arena, File, Loader};
+use jaq_core::{Compiler, Ctx, Vars, data};
+use jaq_json::Val;
+use serde::Deserialize;
+use serde_json::Value;
+
+type Data = data::JustLut<Val>;
+type Filter = jaq_core::Filter<Data>;
+
+/// A compiled jq expression together with its source text, for error messages.
+pub struct Expr {
+    source: Arc<str>,
+    filter: Filter,
+}
+
+/// The variables every expression sees; `$ENV` is the process environment, as in jq.
+#[derive(Clone)]
+pub struct Globals {
+    env: Val,
+}
+
+impl Globals {
+    pub fn from_process_env() -> Self {
+        let env = std::env::vars()
+            .map(|(k, v)| (Val::from(k), Val::from(v)))
+            .collect();
+        Self { env: Val::obj(env) }
+    }
+}
+
+/// Why an expression did not compile: a syntax error or an undefined name.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CompileError {
+    pub message: String,
+}
+
+impl fmt::Display for CompileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// A jq runtime error, such as indexing a string or a failed `tonumber`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EvalError(pub String);
+
+impl fmt::Display for EvalError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl Expr {
+    pub fn compile(source: &str) -> Result<Self, CompileError> {
+        let defs = jaq_core::defs()
+            .chain(jaq_std::defs())
+            .chain(jaq_json::defs());
+        let funs = jaq_core::funs()
+            .chain(jaq_std::funs())
+            .chain(jaq_json::funs());
+        let arena = Arena::default();
+        let loader = Loader::new(defs);
+        let modules = loader
+            .load(
+                &arena,
+                File {
+                    code: source,
+                    path: (),
+                },
+            )
+            .map_err(|errs| CompileError {
+                message: describe_load_errors(source, errs),
+            })?;
+        let filter = Compiler::default()
+            .with_funs(funs)
+            .with_global_vars(["$ENV"])
+            .compile(modules)
+            .map_err(|errs| CompileError {
+                message: describe_compile_errors(errs),
+            })?;
+        Ok(Self {
+            source: source.into(),
+            filter,
+        })
+    }
+
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// The first output of the expression on `input`, or `None` when it yields nothing.
+    ///
+    /// Ocean takes the first output of every mapping expression; later outputs are never
+    /// computed because the output stream is lazy.
+    pub fn first(&self, input: &Val, globals: &Globals) -> Result<Option<Val>, EvalError> {
+        let ctx = Ctx::<Data>::new(&self.filter.lut, Vars::new([globals.env.clone()]));
+        match self.filter.id.run((ctx, input.clone())).next() {
+            None => Ok(None),
+            Some(Ok(v)) => Ok(Some(v)),
+            Some(Err(exn)) => Err(EvalError(match exn.get_err() {
+                Ok(err) => err.to_string(),
+                Err(_) => "the expression stopped early (halt or break)".to_owned(),
+            })),
+        }
+    }
+}
+
+impl fmt::Debug for Expr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Expr({:?})", self.source)
+    }
+}
+
+fn offset_in(source: &str, part: &str) -> Option<usize> {
+    let start = source.as_ptr() as usize;
+    let at = part.as_ptr() as usize;
+    (at >= start && at <= start + source.len()).then(|| at - start)
+}
+
+fn near(source: &str, part: &str) -> String {
+    match offset_in(source, part) {
+        Some(at) if part.is_empty() => format!("at the end (column {})", at + 1),
+        Some(at) => format!("at column {} (`{}`)", at + 1, shorten(part)),
+        None => format!("near `{}`", shorten(part)),
+    }
+}
+
+fn shorten(s: &str) -> String {
+    let s: String = s.chars().take(20).collect();
+    s.trim_end().to_owned()
+}
+
+fn describe_load_errors<P>(source: &str, errs: jaq_core::load::Errors<&str, P>) -> String {
+    use jaq_core::load::Error;
+    let mut messages = Vec::new();
+    for (_, err) in errs {
+        match err {
+            Error::Io(list) => {
+                for (path, e) in list {
+                    messages.push(format!("cannot import {path}: {e}"));
+                }
+            }
+            Error::Lex(list) => {
+                for (expect, found) in list {
+                    messages.push(format!(
+                        "syntax error: expected {} {}",
+                        expect.as_str(),
+                        near(source, found)
+                    ));
+                }
+            }
+            Error::Parse(list) => {
+                for (expect, found) in list {
+                    messages.push(format!(
+                        "syntax error: expected {} {}",
+                        expect.as_str(),
+                        near(source, found)
+                    ));
+                }
+            }
+        }
+    }
+    messages.join("; ")
+}
+
+fn describe_compile_errors<P>(errs: jaq_core::compile::Errors<&str, P>) -> String {
+    let mut messages = Vec::new();
+    for (_, list) in errs {
+        for (name, undefined) in list {
+            messages.push(format!("undefined {} `{name}`", undefined.as_str()));
+        }
+    }
+    messages.join("; ")
+}
+
+/// Converts a JSON value into jaq's value type; done once per raw item.
+pub fn to_val(value: &Value) -> Val {
+    Val::deserialize(value).expect("every JSON value is a jaq value")
+}
+
+/// Converts a jaq output back into JSON for the entity.
+pub fn to_json(val: &Val) -> Value {
+    match val {
+        Val::Null => Value::Null,
+        Val::Bool(b) => Value::Bool(*b),
+        Val::Num(n) => number_to_json(n),
+        Val::TStr(bytes) | Val::BStr(bytes) => {
+            Value::String(String::from_utf8_lossy(bytes).into_owned())
+        }
+        Val::Arr(items) => Value::Array(items.iter().map(to_json).collect()),
+        Val::Obj(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| (key_to_string(k), to_json(v)))
+                .collect(),
+        ),
+    }
+}
+
+fn key_to_string(key: &Val) -> String {
+    match key {
+        Val::TStr(bytes) | Val::BStr(bytes) => String::from_utf8_lossy(bytes).into_owned(),
+        other => other.to_string(),
+    }
+}
+
+fn number_to_json(n: &jaq_json::Num) -> Value {
+    use jaq_json::Num;
+    match n {
+        Num::Int(i) => Value::from(*i as i64),
+        Num::Float(f) => serde_json::Number::from_f64(*f).map_or(Value::Null, Value::Number),
+        // Decimal literals and big integers keep their digits, as jq prints them.
+        Num::Dec(_) | Num::BigInt(_) => {
+            let text = Val::Num(n.clone()).to_string();
+            serde_json::from_str::<serde_json::Number>(&text)
+                .map(Value::Number)
+                .unwrap_or_else(|_| Value::String(text))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn eval(expr: &str, input: Value) -> Result<Option<Value>, EvalError> {
+        let expr = Expr::compile(expr).expect("compiles");
+        let globals = Globals::from_process_env();
+        expr.first(&to_val(&input), &globals)
+            .map(|v| v.as_ref().map(to_json))
+    }
+
+    #[test]
+    fn first_output_wins() {
+        assert_eq!(eval(".[]", json!([3, 4, 5])).unwrap(), Some(json!(3)));
+        assert_eq!(eval("empty", json!({})).unwrap(), None);
+    }
+
+    #[test]
+    fn builtins_real_mappings_use() {
+        let item = json!({"JoinedTimestamp": "2023-06-15 09:00:00+00:00", "Name": "Prod-Account",
+            "Tags": [{"Key": "team", "Value": "core"}], "N": "42"});
+        let cases = [
+            (
+                r#".JoinedTimestamp | sub(" "; "T")"#,
+                json!("2023-06-15T09:00:00+00:00"),
+            ),
+            (
+                r#".Name | gsub("-"; "_") | ascii_downcase"#,
+                json!("prod_account"),
+            ),
+            (r#".Name | test("prod"; "i")"#, json!(true)),
+            (r#".Name | split("-") | join("+")"#, json!("Prod+Account")),
+            (r#".N | tonumber"#, json!(42)),
+            (r#"(.N | tonumber) + 1 | tostring"#, json!("43")),
+            (
+                r#".Tags | map(select(.Key == "team")) | .[0].Value"#,
+                json!("core"),
+            ),
+            (
+                r#".Tags | map({key: .Key, value: .Value}) | from_entries"#,
+                json!({"team": "core"}),
+            ),
+            (r#"{a: 1} | to_entries | .[0].key"#, json!("a")),
+            (r#".Missing // "fallback""#, json!("fallback")),
+            (r#""acct-\(.N)""#, json!("acct-42")),
+            (r#"$ENV | type"#, json!("object")),
+            (r#"env | type"#, json!("object")),
+        ];
+        for (expr, expected) in cases {
+            assert_eq!(eval(expr, item.clone()).unwrap(), Some(expected), "{expr}");
+        }
+    }
+
+    #[test]
+    fn env_reads_the_process_environment() {
+        // PATH is set for every test process.
+        let path = std::env::var("PATH").unwrap();
+        assert_eq!(eval("$ENV.PATH", json!(null)).unwrap(), Some(json!(path)));
+        assert_eq!(eval("env.PATH", json!(null)).unwrap(), Some(json!(path)));
+    }
+
+    #[test]
+    fn syntax_error_points_at_the_problem() {
+        let err = Expr::compile(".Name | sub(\"a\"; ").unwrap_err();
+        assert!(err.message.contains("syntax error"), "{}", err.message);
+        let err = Expr::compile(".a | nosuchfn").unwrap_err();
+        assert!(
+            err.message.contains("undefined filter `nosuchfn`"),
+            "{}",
+            err.message
+        );
+    }
+
+    #[test]
+    fn runtime_error_is_reported() {
+        let err = eval(".Name | tonumber", json!({"Name": "abc"})).unwrap_err();
+        assert!(!err.0.is_empty());
+        let err = eval(".a.b", json!({"a": "text"})).unwrap_err();
+        assert!(err.0.contains("index"), "{}", err.0);
+    }
+
+    #[test]
+    fn numbers_round_trip() {
+        assert_eq!(eval(".", json!(1.5)).unwrap(), Some(json!(1.5)));
+        assert_eq!(
+            eval(".", json!(12345678901234_i64)).unwrap(),
+            Some(json!(12345678901234_i64))
+        );
+        assert_eq!(eval("1 / 4", json!(null)).unwrap(), Some(json!(0.25)));
+    }
+}

@@ -1,0 +1,14 @@
+//! Ocean-compatible mapping: the port-app-config model, jq compile and eval, item → entity.
+//!
+//! Knows nothing of AWS: it maps JSON items of named kinds.
+
+pub mod compiled;
+pub mod config;
+pub mod jq;
+pub mod transform;
+
+pub use compiled::{Mapping, MappingError, Resource};
+pub use transform::{ItemFailure, KindStats, Outcome, Transformer};
+
+#[cfg(test)]
+mod tests;

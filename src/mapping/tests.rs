@@ -1,0 +1,251 @@
+//! Mapping semantics users rely on: selector, first output, nulls, itemsToParse, skips.
+
+use std::path::Path;
+
+use serde_json::{Value, json};
+
+use super::{Mapping, Outcome, Transformer};
+
+fn mapping(resources: &str) -> Mapping {
+    Mapping::from_yaml(&format!("resources:\n{resources}"), Path::new("test.yml"))
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn run<'m>(
+    mapping: &'m Mapping,
+    kind: &str,
+    items: &[Value],
+) -> (Vec<Value>, Vec<String>, Transformer<'m>) {
+    let mut transformer = Transformer::new(mapping);
+    let mut entities = Vec::new();
+    let mut failures = Vec::new();
+    for item in items {
+        transformer.map_json(kind, item, &mut |outcome| match outcome {
+            Outcome::Entity(e) => entities.push(serde_json::to_value(e).unwrap()),
+            Outcome::Failed(f) => failures.push(f.to_string()),
+        });
+    }
+    (entities, failures, transformer)
+}
+
+const ACCOUNT: &str = r#"
+  - kind: AWS::Organizations::Account
+    selector:
+      query: 'true'
+    port:
+      entity:
+        mappings:
+          identifier: .Id
+          title: .Name
+          blueprint: '"awsAccount"'
+          properties:
+            joined_timestamp: .JoinedTimestamp | sub(" "; "T")
+            email: .Email
+"#;
+
+#[test]
+fn seed_account_mapping_fixes_ocean_timestamps_and_keeps_ours() {
+    let mapping = mapping(ACCOUNT);
+    let items = [
+        json!({"Id": "111111111111", "Name": "prod", "Email": "p@x.io",
+               "JoinedTimestamp": "2023-06-15 09:00:00+00:00"}),
+        json!({"Id": "222222222222", "Name": "dev", "Email": "d@x.io",
+               "JoinedTimestamp": "2024-01-02T03:04:05Z"}),
+    ];
+    let (entities, failures, _) = run(&mapping, "AWS::Organizations::Account", &items);
+    assert!(failures.is_empty(), "{failures:?}");
+    assert_eq!(
+        entities,
+        [
+            json!({"identifier": "111111111111", "blueprint": "awsAccount", "title": "prod",
+                   "properties": {"joined_timestamp": "2023-06-15T09:00:00+00:00", "email": "p@x.io"},
+                   "relations": {}}),
+            json!({"identifier": "222222222222", "blueprint": "awsAccount", "title": "dev",
+                   "properties": {"joined_timestamp": "2024-01-02T03:04:05Z", "email": "d@x.io"},
+                   "relations": {}}),
+        ]
+    );
+}
+
+#[test]
+fn selector_filters_and_must_be_boolean() {
+    let mapping = mapping(
+        r#"
+  - kind: K
+    selector:
+      query: .keep
+    port:
+      entity:
+        mappings:
+          identifier: .id
+          blueprint: '"b"'
+"#,
+    );
+    let items = [
+        json!({"id": "a", "keep": true}),
+        json!({"id": "b", "keep": false}),
+        json!({"id": "c", "keep": "yes"}),
+    ];
+    let (entities, failures, transformer) = run(&mapping, "K", &items);
+    assert_eq!(entities.len(), 1);
+    assert_eq!(entities[0]["identifier"], "a");
+    assert_eq!(failures.len(), 1);
+    assert!(
+        failures[0].contains("field `selector.query`, expression `.keep`: the selector must yield a boolean, got \"yes\""),
+        "{}",
+        failures[0]
+    );
+    let stats = &transformer.stats()["K"];
+    assert_eq!(
+        (stats.items, stats.entities, stats.filtered, stats.failed),
+        (3, 1, 1, 1)
+    );
+}
+
+#[test]
+fn first_output_wins_and_empty_is_null() {
+    let mapping = mapping(
+        r#"
+  - kind: K
+    port:
+      entity:
+        mappings:
+          identifier: .ids[]
+          blueprint: '"b"'
+          properties:
+            first: .values[]
+            none: empty
+"#,
+    );
+    let (entities, _, transformer) = run(
+        &mapping,
+        "K",
+        &[json!({"ids": ["x", "y"], "values": [1, 2]})],
+    );
+    assert_eq!(entities[0]["identifier"], "x");
+    assert_eq!(entities[0]["properties"], json!({"first": 1, "none": null}));
+    assert_eq!(transformer.null_fields(), 1);
+}
+
+#[test]
+fn nulls_are_kept_and_reported_once_per_field() {
+    let mapping = mapping(
+        r#"
+  - kind: K
+    port:
+      entity:
+        mappings:
+          identifier: .id
+          blueprint: '"b"'
+          properties:
+            missing: .nothing
+          relations:
+            account: .acct
+"#,
+    );
+    let items: Vec<Value> = (0..5).map(|i| json!({"id": format!("e{i}")})).collect();
+    let (entities, failures, transformer) = run(&mapping, "K", &items);
+    assert!(failures.is_empty());
+    assert_eq!(entities.len(), 5);
+    assert!(
+        entities
+            .iter()
+            .all(|e| e["properties"]["missing"].is_null() && e["relations"]["account"].is_null())
+    );
+    // Two fields yielded null on five items: two reports, not ten.
+    assert_eq!(transformer.null_fields(), 2);
+}
+
+#[test]
+fn items_without_identifier_or_blueprint_are_skipped_and_counted() {
+    let mapping = mapping(
+        r#"
+  - kind: K
+    port:
+      entity:
+        mappings:
+          identifier: .id
+          blueprint: .bp
+"#,
+    );
+    let items = [
+        json!({"id": "a", "bp": "b"}),
+        json!({"bp": "b"}),
+        json!({"id": "c"}),
+    ];
+    let (entities, failures, transformer) = run(&mapping, "K", &items);
+    assert_eq!(entities.len(), 1);
+    assert!(failures.is_empty());
+    assert_eq!(transformer.stats()["K"].skipped, 2);
+}
+
+#[test]
+fn items_to_parse_exposes_each_element_as_item() {
+    let mapping = mapping(
+        r#"
+  - kind: AWS::SecretsManager::Secret
+    selector:
+      query: .item.Key != "skip"
+    port:
+      itemsToParse: .Tags
+      entity:
+        mappings:
+          identifier: .ARN + "/" + .item.Key
+          blueprint: '"secretTag"'
+          properties:
+            value: .item.Value
+"#,
+    );
+    let item = json!({"ARN": "arn:s", "Tags": [
+        {"Key": "team", "Value": "core"}, {"Key": "skip", "Value": "-"}, {"Key": "env", "Value": "prod"}]});
+    let (entities, failures, transformer) = run(&mapping, "AWS::SecretsManager::Secret", &[item]);
+    assert!(failures.is_empty(), "{failures:?}");
+    let ids: Vec<_> = entities
+        .iter()
+        .map(|e| e["identifier"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["arn:s/team", "arn:s/env"]);
+    assert_eq!(entities[1]["properties"]["value"], "prod");
+    let stats = &transformer.stats()["AWS::SecretsManager::Secret"];
+    assert_eq!((stats.items, stats.entities, stats.filtered), (1, 2, 1));
+}
+
+#[test]
+fn one_bad_item_never_stops_the_others() {
+    let mapping = mapping(
+        r#"
+  - kind: K
+    port:
+      entity:
+        mappings:
+          identifier: .id
+          blueprint: '"b"'
+          properties:
+            n: .n | tonumber
+"#,
+    );
+    let items = [
+        json!({"id": "a", "n": "1"}),
+        json!({"id": "b", "n": "x"}),
+        json!({"id": "c", "n": "3"}),
+    ];
+    let (entities, failures, _) = run(&mapping, "K", &items);
+    let ids: Vec<_> = entities.iter().map(|e| e["identifier"].clone()).collect();
+    assert_eq!(ids, [json!("a"), json!("c")]);
+    assert_eq!(failures.len(), 1);
+    assert!(
+        failures[0]
+            .starts_with("resources[0] (K), field `properties.n`, expression `.n | tonumber`: "),
+        "{}",
+        failures[0]
+    );
+    assert!(failures[0].ends_with("(entity b)"), "{}", failures[0]);
+}
+
+#[test]
+fn other_kinds_are_not_touched() {
+    let mapping = mapping(ACCOUNT);
+    let (entities, _, transformer) = run(&mapping, "AWS::ACM::Certificate", &[json!({"Id": "1"})]);
+    assert!(entities.is_empty());
+    assert_eq!(transformer.stats()["AWS::ACM::Certificate"].items, 1);
+}

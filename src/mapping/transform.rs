@@ -1,0 +1,324 @@
+//! Turning raw items into entities with the compiled mapping, with Ocean's semantics.
+
+use std::collections::{BTreeMap, HashSet};
+use std::fmt;
+
+use jaq_json::Val;
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use super::compiled::{Field, Mapping, Resource};
+use super::jq::{self, Globals};
+use crate::entity::Entity;
+
+/// What happened to the items of one kind.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
+pub struct KindStats {
+    /// Raw items handed to the mapping.
+    pub items: u64,
+    /// Entities produced (an item may yield several through several resources or itemsToParse).
+    pub entities: u64,
+    /// Items a selector dropped.
+    pub filtered: u64,
+    /// Items skipped because identifier or blueprint mapped to null.
+    pub skipped: u64,
+    /// Items a resource could not map (selector, itemsToParse or field error).
+    pub failed: u64,
+}
+
+/// One item a resource could not map, with everything needed to find the fault.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ItemFailure {
+    pub resource: String,
+    pub field: String,
+    pub expression: String,
+    pub message: String,
+    /// The entity identifier, when it could be computed before the failure.
+    pub identifier: Option<String>,
+}
+
+impl fmt::Display for ItemFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}, field `{}`, expression `{}`: {}",
+            self.resource, self.field, self.expression, self.message
+        )?;
+        if let Some(id) = &self.identifier {
+            write!(f, " (entity {id})")?;
+        }
+        Ok(())
+    }
+}
+
+/// The result of mapping one item through one resource.
+#[derive(Debug)]
+pub enum Outcome {
+    Entity(Entity),
+    Failed(ItemFailure),
+}
+
+/// Maps items one at a time and keeps the counts and warnings of a whole resync.
+pub struct Transformer<'m> {
+    mapping: &'m Mapping,
+    globals: Globals,
+    stats: BTreeMap<String, KindStats>,
+    /// (resource index, field) pairs already reported as yielding null.
+    nulls_reported: HashSet<(usize, String)>,
+}
+
+impl<'m> Transformer<'m> {
+    pub fn new(mapping: &'m Mapping) -> Self {
+        Self {
+            mapping,
+            globals: Globals::from_process_env(),
+            stats: BTreeMap::new(),
+            nulls_reported: HashSet::new(),
+        }
+    }
+
+    pub fn stats(&self) -> &BTreeMap<String, KindStats> {
+        &self.stats
+    }
+
+    pub fn into_stats(self) -> BTreeMap<String, KindStats> {
+        self.stats
+    }
+
+    /// How many distinct fields mapped to null at least once.
+    pub fn null_fields(&self) -> usize {
+        self.nulls_reported.len()
+    }
+
+    pub fn map_json(&mut self, kind: &str, item: &Value, on: &mut impl FnMut(Outcome)) {
+        self.map_val(kind, &jq::to_val(item), on);
+    }
+
+    /// Applies every resource of `kind` to one raw item.
+    pub fn map_val(&mut self, kind: &str, item: &Val, on: &mut impl FnMut(Outcome)) {
+        self.stats.entry(kind.to_owned()).or_default().items += 1;
+        let mapping = self.mapping;
+        for resource in mapping.resources_for(kind) {
+            match &resource.items_to_parse {
+                None => self.map_one(resource, item, on),
+                Some(expr) => match expand_items(resource, expr, item, &self.globals) {
+                    Ok(inputs) => {
+                        for input in &inputs {
+                            self.map_one(resource, input, on);
+                        }
+                    }
+                    Err(failure) => self.fail(resource, failure, on),
+                },
+            }
+        }
+    }
+
+    fn map_one(&mut self, resource: &Resource, input: &Val, on: &mut impl FnMut(Outcome)) {
+        match self.select(resource, input) {
+            Ok(true) => {}
+            Ok(false) => {
+                self.kind_stats(resource).filtered += 1;
+                return;
+            }
+            Err(failure) => return self.fail(resource, failure, on),
+        }
+        match self.build(resource, input) {
+            Ok(Some(entity)) => {
+                self.kind_stats(resource).entities += 1;
+                on(Outcome::Entity(entity));
+            }
+            Ok(None) => self.kind_stats(resource).skipped += 1,
+            Err(failure) => self.fail(resource, failure, on),
+        }
+    }
+
+    fn fail(&mut self, resource: &Resource, failure: ItemFailure, on: &mut impl FnMut(Outcome)) {
+        self.kind_stats(resource).failed += 1;
+        on(Outcome::Failed(failure));
+    }
+
+    fn kind_stats(&mut self, resource: &Resource) -> &mut KindStats {
+        self.stats.entry(resource.kind.clone()).or_default()
+    }
+
+    fn select(&self, resource: &Resource, input: &Val) -> Result<bool, ItemFailure> {
+        let failure = |message: String| ItemFailure {
+            resource: resource.label(),
+            field: "selector.query".to_owned(),
+            expression: resource.selector.source().to_owned(),
+            message,
+            identifier: None,
+        };
+        match resource.selector.first(input, &self.globals) {
+            Ok(Some(Val::Bool(b))) => Ok(b),
+            Ok(Some(other)) => Err(failure(format!(
+                "the selector must yield a boolean, got {}",
+                short_json(&other)
+            ))),
+            Ok(None) => Err(failure("the selector yielded no value".to_owned())),
+            Err(e) => Err(failure(e.0)),
+        }
+    }
+
+    /// Builds the entity, or `None` when identifier or blueprint is null (Ocean skips those).
+    fn build(&mut self, resource: &Resource, input: &Val) -> Result<Option<Entity>, ItemFailure> {
+        let mut eval = FieldEval {
+            resource,
+            input,
+            globals: &self.globals,
+            identifier: None,
+        };
+        let Some(identifier) = eval.text(&resource.identifier)? else {
+            return Ok(None);
+        };
+        eval.identifier = Some(identifier.clone());
+        let Some(blueprint) = eval.text(&resource.blueprint)? else {
+            return Ok(None);
+        };
+        let title = eval.optional_text(resource.title.as_ref())?;
+        let icon = eval.optional_text(resource.icon.as_ref())?;
+        let team = match &resource.team {
+            Some(field) => Some(eval.value(field)?).filter(|v| !v.is_null()),
+            None => None,
+        };
+        let mut nulls = Vec::new();
+        let mut properties = Map::with_capacity(resource.properties.len());
+        for (key, field) in &resource.properties {
+            let value = eval.value(field)?;
+            if value.is_null() {
+                nulls.push(&field.name);
+            }
+            properties.insert(key.clone(), value);
+        }
+        let mut relations = Map::with_capacity(resource.relations.len());
+        for (key, field) in &resource.relations {
+            let value = eval.value(field)?;
+            if value.is_null() {
+                nulls.push(&field.name);
+            }
+            relations.insert(key.clone(), value);
+        }
+        for name in nulls {
+            self.report_null(resource, name);
+        }
+        Ok(Some(Entity {
+            identifier,
+            blueprint,
+            title,
+            icon,
+            team,
+            properties,
+            relations,
+        }))
+    }
+
+    fn report_null(&mut self, resource: &Resource, field: &str) {
+        if self
+            .nulls_reported
+            .insert((resource.index, field.to_owned()))
+        {
+            tracing::warn!(
+                resource = %resource.label(),
+                field,
+                "mapping yielded null; the value is kept as null (reported once per field and resync)"
+            );
+        }
+    }
+}
+
+/// Evaluates the fields of one entity, turning jq errors into item failures.
+struct FieldEval<'a> {
+    resource: &'a Resource,
+    input: &'a Val,
+    globals: &'a Globals,
+    identifier: Option<String>,
+}
+
+impl FieldEval<'_> {
+    fn failure(&self, field: &Field, message: String) -> ItemFailure {
+        ItemFailure {
+            resource: self.resource.label(),
+            field: field.name.clone(),
+            expression: field.expr.source().to_owned(),
+            message,
+            identifier: self.identifier.clone(),
+        }
+    }
+
+    fn raw(&self, field: &Field) -> Result<Option<Val>, ItemFailure> {
+        field
+            .expr
+            .first(self.input, self.globals)
+            .map_err(|e| self.failure(field, e.0))
+    }
+
+    fn value(&self, field: &Field) -> Result<Value, ItemFailure> {
+        Ok(self.raw(field)?.as_ref().map_or(Value::Null, jq::to_json))
+    }
+
+    /// A string field; numbers and booleans are written as text, as Port needs a string.
+    fn text(&self, field: &Field) -> Result<Option<String>, ItemFailure> {
+        match self.raw(field)? {
+            None | Some(Val::Null) => Ok(None),
+            Some(Val::TStr(b) | Val::BStr(b)) => Ok(Some(String::from_utf8_lossy(&b).into_owned())),
+            Some(v @ (Val::Num(_) | Val::Bool(_))) => Ok(Some(v.to_string())),
+            Some(other) => Err(self.failure(
+                field,
+                format!("expected a string, got {}", short_json(&other)),
+            )),
+        }
+    }
+
+    fn optional_text(&self, field: Option<&Field>) -> Result<Option<String>, ItemFailure> {
+        field.map_or(Ok(None), |f| self.text(f))
+    }
+}
+
+/// `itemsToParse`: each element of the array becomes `.item` on a copy of the raw item.
+fn expand_items(
+    resource: &Resource,
+    expr: &jq::Expr,
+    item: &Val,
+    globals: &Globals,
+) -> Result<Vec<Val>, ItemFailure> {
+    let failure = |message: String| ItemFailure {
+        resource: resource.label(),
+        field: "port.itemsToParse".to_owned(),
+        expression: expr.source().to_owned(),
+        message,
+        identifier: None,
+    };
+    let Val::Obj(base) = item else {
+        return Err(failure("the raw item is not an object".to_owned()));
+    };
+    let elements = match expr.first(item, globals) {
+        Ok(Some(Val::Arr(elements))) => elements,
+        Ok(None | Some(Val::Null)) => return Ok(Vec::new()),
+        Ok(Some(other)) => {
+            return Err(failure(format!(
+                "itemsToParse must yield an array, got {}",
+                short_json(&other)
+            )));
+        }
+        Err(e) => return Err(failure(e.0)),
+    };
+    let key = Val::from("item".to_owned());
+    Ok(elements
+        .iter()
+        .map(|element| {
+            let mut copy = (**base).clone();
+            copy.insert(key.clone(), element.clone());
+            Val::obj(copy)
+        })
+        .collect())
+}
+
+fn short_json(v: &Val) -> String {
+    let text = v.to_string();
+    if text.chars().count() > 60 {
+        let cut: String = text.chars().take(60).collect();
+        format!("{cut}…")
+    } else {
+        text
+    }
+}
