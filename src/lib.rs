@@ -4,6 +4,8 @@
 //! with `cli` and `config` at the edge.
 
 pub mod aws;
+pub mod blueprints;
 pub mod entity;
 pub mod mapping;
 pub mod port;
+pub mod validate;
