@@ -1,1 +1,83 @@
 //! AWS sources: credentials, accounts, regions, one module per kind.
+//!
+//! [`AwsSources::load`] checks the set-up without calling any AWS API;
+//! [`AwsSources::fetch`] then streams pages of raw items (AWS API items as JSON, see
+//! [`raw`]) for one kind, scope by scope.
+
+mod accounts;
+mod acm;
+mod errors;
+mod identity;
+pub mod raw;
+pub mod regions;
+mod scopes;
+mod secrets;
+mod settings;
+mod sources;
+
+pub use errors::{AwsSetupError, ScopeError};
+pub use identity::CallerIdentity;
+pub use settings::{AwsSettings, parse_region_list};
+pub use sources::{AwsSources, CREDENTIALS_CHECK_TIMEOUT};
+
+/// Kinds we sync; as_str() gives the Ocean kind name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Kind {
+    Account,
+    AcmCertificate,
+    Secret,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 3] = [Kind::Account, Kind::AcmCertificate, Kind::Secret];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Account => "AWS::Organizations::Account",
+            Kind::AcmCertificate => "AWS::ACM::Certificate",
+            Kind::Secret => "AWS::SecretsManager::Secret",
+        }
+    }
+
+    /// The kind with this Ocean kind name (exact match, as in Ocean mapping files).
+    pub fn from_name(name: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|kind| kind.as_str() == name)
+    }
+
+    /// Accounts are listed once per resync; the other kinds once per region.
+    pub fn is_regional(self) -> bool {
+        !matches!(self, Kind::Account)
+    }
+}
+
+impl std::fmt::Display for Kind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One API page of raw items from one scope.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page {
+    pub kind: Kind,
+    pub account_id: String,
+    pub region: String,
+    pub items: Vec<serde_json::Value>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Kind;
+
+    #[test]
+    fn kind_names_round_trip() {
+        for kind in Kind::ALL {
+            assert_eq!(Kind::from_name(kind.as_str()), Some(kind));
+        }
+        assert_eq!(Kind::Account.as_str(), "AWS::Organizations::Account");
+        assert_eq!(Kind::AcmCertificate.as_str(), "AWS::ACM::Certificate");
+        assert_eq!(Kind::Secret.as_str(), "AWS::SecretsManager::Secret");
+        assert_eq!(Kind::from_name("aws::acm::certificate"), None);
+        assert_eq!(Kind::from_name("AWS::S3::Bucket"), None);
+    }
+}

@@ -1,0 +1,196 @@
+//! `AWS::SecretsManager::Secret`: Secrets Manager ListSecrets, one scope per region.
+//!
+//! Metadata only: ListSecrets never returns secret values, and nothing here calls
+//! GetSecretValue.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_secretsmanager::config::Region;
+use aws_sdk_secretsmanager::types::{RotationRulesType, SecretListEntry, Tag};
+use futures::stream::{self, BoxStream, StreamExt};
+use serde_json::{Map, Value};
+
+use super::errors::{ScopeError, describe_sdk_error};
+use super::raw::RawItem;
+use super::scopes::{AccountContext, page};
+use super::{Kind, Page};
+
+const KIND: Kind = Kind::Secret;
+
+/// ListSecrets' maximum page size.
+const PAGE_SIZE: i32 = 100;
+
+/// Every page of secrets in one region of one account. Secrets scheduled for deletion
+/// are left out (IncludePlannedDeletion stays false): they are on their way out.
+pub(crate) fn fetch_region(
+    account: AccountContext,
+    region: String,
+) -> BoxStream<'static, Result<Page, ScopeError>> {
+    let config = aws_sdk_secretsmanager::config::Builder::from(&account.config)
+        .region(Region::new(region.clone()))
+        .build();
+    let client = aws_sdk_secretsmanager::Client::from_conf(config);
+    let mut pages = client
+        .list_secrets()
+        .max_results(PAGE_SIZE)
+        .into_paginator()
+        .send();
+    stream::poll_fn(move |context| pages.poll_next(context))
+        .map(move |result| match result {
+            Ok(output) => {
+                let origin = account.origin(KIND, &region);
+                let items = output
+                    .secret_list
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|entry| origin.wrap(secret_item(entry)))
+                    .collect();
+                Ok(page(KIND, &account.account_id, &region, items))
+            }
+            Err(error) => Err(account.scope_error(
+                KIND,
+                Some(&region),
+                describe_sdk_error("ListSecrets", &error),
+            )),
+        })
+        .boxed()
+}
+
+/// One secret as AWS's ListSecrets JSON names it.
+pub(crate) fn secret_item(entry: &SecretListEntry) -> RawItem {
+    let mut item = RawItem::new();
+    item.string("ARN", entry.arn.as_deref())
+        .string("Name", entry.name.as_deref())
+        .string("Description", entry.description.as_deref())
+        .string("KmsKeyId", entry.kms_key_id.as_deref())
+        .bool("RotationEnabled", entry.rotation_enabled)
+        .string("RotationLambdaARN", entry.rotation_lambda_arn.as_deref())
+        .value(
+            "RotationRules",
+            entry.rotation_rules.as_ref().map(rotation_rules),
+        )
+        .timestamp("LastRotatedDate", entry.last_rotated_date.as_ref())
+        .timestamp("LastChangedDate", entry.last_changed_date.as_ref())
+        .timestamp("LastAccessedDate", entry.last_accessed_date.as_ref())
+        .timestamp("DeletedDate", entry.deleted_date.as_ref())
+        .timestamp("NextRotationDate", entry.next_rotation_date.as_ref())
+        .value("Tags", entry.tags.as_deref().map(tags))
+        .value(
+            "SecretVersionsToStages",
+            entry.secret_versions_to_stages.as_ref().map(|versions| {
+                // Sorted so the same secret always gives the same JSON (the HashMap's
+                // order is random), which keeps diffs against Port quiet.
+                let sorted: BTreeMap<_, _> = versions.iter().collect();
+                let map: Map<String, Value> = sorted
+                    .into_iter()
+                    .map(|(version, stages)| (version.clone(), Value::from(stages.clone())))
+                    .collect();
+                Value::Object(map)
+            }),
+        )
+        .string("OwningService", entry.owning_service.as_deref())
+        .timestamp("CreatedDate", entry.created_date.as_ref())
+        .string("PrimaryRegion", entry.primary_region.as_deref());
+    item
+}
+
+fn rotation_rules(rules: &RotationRulesType) -> Value {
+    let mut item = RawItem::new();
+    item.integer("AutomaticallyAfterDays", rules.automatically_after_days)
+        .string("Duration", rules.duration.as_deref())
+        .string("ScheduleExpression", rules.schedule_expression.as_deref());
+    Value::Object(item.into_map())
+}
+
+/// `[{"Key": …, "Value": …}]`, AWS's own tag shape, in AWS's order.
+fn tags(tags: &[Tag]) -> Value {
+    tags.iter()
+        .map(|tag| {
+            let mut item = RawItem::new();
+            item.string("Key", tag.key.as_deref())
+                .string("Value", tag.value.as_deref());
+            Value::Object(item.into_map())
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_smithy_types::DateTime;
+    use serde_json::json;
+
+    #[test]
+    fn converts_every_field_with_aws_names() {
+        let entry = SecretListEntry::builder()
+            .arn("arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-AbCdEf")
+            .name("db")
+            .description("database password")
+            .kms_key_id("alias/secrets")
+            .rotation_enabled(true)
+            .rotation_lambda_arn("arn:aws:lambda:eu-west-1:123456789012:function:rotate")
+            .rotation_rules(
+                RotationRulesType::builder()
+                    .automatically_after_days(30)
+                    .duration("2h")
+                    .schedule_expression("rate(30 days)")
+                    .build(),
+            )
+            .last_rotated_date(DateTime::from_secs(1_700_000_000))
+            .last_changed_date(DateTime::from_secs(1_700_000_001))
+            .last_accessed_date(DateTime::from_secs(1_699_920_000))
+            .deleted_date(DateTime::from_secs(1_700_000_002))
+            .next_rotation_date(DateTime::from_secs(1_702_592_000))
+            .tags(Tag::builder().key("team").value("payments").build())
+            .tags(Tag::builder().key("env").value("prod").build())
+            .secret_versions_to_stages("v2", vec!["AWSPREVIOUS".to_owned()])
+            .secret_versions_to_stages("v1", vec!["AWSCURRENT".to_owned()])
+            .owning_service("rds")
+            .created_date(DateTime::from_secs(1_690_000_000))
+            .primary_region("eu-west-1")
+            .build();
+        let item = Value::Object(secret_item(&entry).into_map());
+        assert_eq!(
+            item,
+            json!({
+                "ARN": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-AbCdEf",
+                "Name": "db",
+                "Description": "database password",
+                "KmsKeyId": "alias/secrets",
+                "RotationEnabled": true,
+                "RotationLambdaARN": "arn:aws:lambda:eu-west-1:123456789012:function:rotate",
+                "RotationRules": {
+                    "AutomaticallyAfterDays": 30,
+                    "Duration": "2h",
+                    "ScheduleExpression": "rate(30 days)"
+                },
+                "LastRotatedDate": "2023-11-14T22:13:20Z",
+                "LastChangedDate": "2023-11-14T22:13:21Z",
+                "LastAccessedDate": "2023-11-14T00:00:00Z",
+                "DeletedDate": "2023-11-14T22:13:22Z",
+                "NextRotationDate": "2023-12-14T22:13:20Z",
+                "Tags": [{"Key": "team", "Value": "payments"}, {"Key": "env", "Value": "prod"}],
+                "SecretVersionsToStages": {"v1": ["AWSCURRENT"], "v2": ["AWSPREVIOUS"]},
+                "OwningService": "rds",
+                "CreatedDate": "2023-07-22T04:26:40Z",
+                "PrimaryRegion": "eu-west-1"
+            })
+        );
+        // preserve_order keeps insertion order: versions must come out sorted.
+        let versions: Vec<&String> = item["SecretVersionsToStages"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .collect();
+        assert_eq!(versions, ["v1", "v2"]);
+    }
+
+    #[test]
+    fn minimal_secret_has_no_nulls() {
+        let entry = SecretListEntry::builder().name("bare").build();
+        assert_eq!(
+            Value::Object(secret_item(&entry).into_map()),
+            json!({"Name": "bare"})
+        );
+    }
+}
