@@ -1,11 +1,15 @@
 //! port-aws-sync: keeps a Port catalog in sync with AWS.
 //!
 //! The data flows `aws` (raw items) → `mapping` (entities) → `sync` (plan) → `port` (HTTP),
-//! with `cli` and `config` at the edge.
+//! with `cli`, `commands` and `logging` at the edge.
 
 pub mod aws;
 pub mod blueprints;
+pub mod cli;
+pub mod commands;
 pub mod entity;
+pub mod logging;
 pub mod mapping;
 pub mod port;
+pub mod sync;
 pub mod validate;

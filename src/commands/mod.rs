@@ -1,0 +1,50 @@
+//! One module per subcommand; shared start-up checks live here.
+
+pub mod dry_run;
+pub mod validate;
+
+use crate::aws::Kind;
+use crate::blueprints::Blueprints;
+use crate::cli::ConfigFiles;
+use crate::mapping::Mapping;
+
+/// The mapping and blueprints, loaded and checked against each other.
+pub struct Loaded {
+    pub mapping: Mapping,
+    pub blueprints: Blueprints,
+}
+
+/// Loads and validates the configuration files. Every problem is printed; `None` means the
+/// caller must stop with exit code 2 before touching AWS or Port.
+pub fn load(files: &ConfigFiles) -> Option<Loaded> {
+    let mapping = match Mapping::load(&files.mapping) {
+        Ok(mapping) => mapping,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return None;
+        }
+    };
+    let blueprints = match Blueprints::load_dir(&files.blueprints) {
+        Ok(blueprints) => blueprints,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return None;
+        }
+    };
+    let findings = crate::validate::check(&mapping, &blueprints, |kind| {
+        Kind::from_name(kind).is_some()
+    });
+    for warning in &findings.warnings {
+        tracing::warn!("{}: {warning}", files.mapping.display());
+    }
+    if !findings.problems.is_empty() {
+        for problem in &findings.problems {
+            eprintln!("error: {}: {problem}", files.mapping.display());
+        }
+        return None;
+    }
+    Some(Loaded {
+        mapping,
+        blueprints,
+    })
+}
