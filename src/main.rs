@@ -1,5 +1,10 @@
 use std::process::ExitCode;
 
+// jaq allocates a small object per JSON string and node; mimalloc makes the mapping stage
+// several times faster than the system allocator does.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use clap::Parser;
 use port_aws_sync::cli::{Cli, run};
 

@@ -6,7 +6,6 @@ use std::sync::Arc;
 use jaq_core::load::{Arena, File, Loader};
 use jaq_core::{Compiler, Ctx, Vars, data};
 use jaq_json::Val;
-use serde::Deserialize;
 use serde_json::Value;
 
 type Data = data::JustLut<Val>;
@@ -16,6 +15,94 @@ type Filter = jaq_core::Filter<Data>;
 pub struct Expr {
     source: Arc<str>,
     filter: Filter,
+    shortcut: Option<Shortcut>,
+}
+
+/// Most mapping expressions are a plain field path (`.CertificateArn`) or a literal
+/// (`'"awsAccount"'`, `'true'`). Those are answered straight from the JSON item, with jq's
+/// results, so the item is converted for jaq only when a real jq program needs it.
+#[derive(Debug, Clone)]
+enum Shortcut {
+    Literal(Value),
+    Path(Vec<String>),
+}
+
+impl Shortcut {
+    fn recognise(source: &str) -> Option<Self> {
+        let source = source.trim();
+        if source == "." {
+            return Some(Self::Path(Vec::new()));
+        }
+        if let Some(rest) = source.strip_prefix('.') {
+            let keys: Vec<&str> = rest.split('.').collect();
+            let plain = |k: &&str| {
+                let mut chars = k.chars();
+                chars
+                    .next()
+                    .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                    && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+            };
+            return keys
+                .iter()
+                .all(plain)
+                .then(|| Self::Path(keys.into_iter().map(str::to_owned).collect()));
+        }
+        // JSON scalars are spelled the same in jq; anything else (`\(...)`, arrays) goes to jq.
+        match serde_json::from_str::<Value>(source) {
+            Ok(v @ (Value::String(_) | Value::Number(_) | Value::Bool(_) | Value::Null)) => {
+                Some(Self::Literal(v))
+            }
+            _ => None,
+        }
+    }
+
+    /// `None` when jq would raise an error (indexing a non-object): jaq then reports it.
+    fn apply(&self, item: &Value) -> Option<Value> {
+        match self {
+            Self::Literal(v) => Some(v.clone()),
+            Self::Path(keys) => {
+                let mut at = item;
+                for key in keys {
+                    match at {
+                        Value::Object(map) => match map.get(key) {
+                            Some(v) => at = v,
+                            None => return Some(Value::Null),
+                        },
+                        Value::Null => return Some(Value::Null),
+                        _ => return None,
+                    }
+                }
+                Some(at.clone())
+            }
+        }
+    }
+}
+
+/// One input item: JSON as fetched, converted for jaq at most once and only when needed.
+pub struct Item<'a> {
+    json: Option<&'a Value>,
+    val: std::cell::OnceCell<Val>,
+}
+
+impl<'a> Item<'a> {
+    pub fn json(json: &'a Value) -> Self {
+        Self {
+            json: Some(json),
+            val: std::cell::OnceCell::new(),
+        }
+    }
+
+    pub fn val(val: Val) -> Self {
+        Self {
+            json: None,
+            val: std::cell::OnceCell::from(val),
+        }
+    }
+
+    pub fn as_val(&self) -> &Val {
+        self.val
+            .get_or_init(|| to_val(self.json.unwrap_or(&Value::Null)))
+    }
 }
 
 /// The variables every expression sees; `$ENV` is the process environment, as in jq.
@@ -86,11 +173,26 @@ impl Expr {
         Ok(Self {
             source: source.into(),
             filter,
+            shortcut: Shortcut::recognise(source),
         })
     }
 
     pub fn source(&self) -> &str {
         &self.source
+    }
+
+    /// The first output on `item` as JSON, or `None` when the expression yields nothing.
+    pub fn first_json(
+        &self,
+        item: &Item<'_>,
+        globals: &Globals,
+    ) -> Result<Option<Value>, EvalError> {
+        if let (Some(shortcut), Some(json)) = (&self.shortcut, item.json)
+            && let Some(value) = shortcut.apply(json)
+        {
+            return Ok(Some(value));
+        }
+        Ok(self.first(item.as_val(), globals)?.as_ref().map(to_json))
     }
 
     /// The first output of the expression on `input`, or `None` when it yields nothing.
@@ -179,8 +281,35 @@ fn describe_compile_errors<P>(errs: jaq_core::compile::Errors<&str, P>) -> Strin
 }
 
 /// Converts a JSON value into jaq's value type; done once per raw item.
+///
+/// Written out rather than going through jaq-json's serde support: sizing each object up
+/// front saves the rehashing that dominated the mapping stage's profile.
 pub fn to_val(value: &Value) -> Val {
-    Val::deserialize(value).expect("every JSON value is a jaq value")
+    match value {
+        Value::Null => Val::Null,
+        Value::Bool(b) => Val::Bool(*b),
+        Value::Number(n) => number_to_val(n),
+        Value::String(s) => Val::from(s.clone()),
+        Value::Array(items) => Val::Arr(items.iter().map(to_val).collect::<Vec<_>>().into()),
+        Value::Object(map) => {
+            let mut object = jaq_json::Map::with_capacity_and_hasher(map.len(), Default::default());
+            for (k, v) in map {
+                object.insert(Val::from(k.clone()), to_val(v));
+            }
+            Val::obj(object)
+        }
+    }
+}
+
+fn number_to_val(n: &serde_json::Number) -> Val {
+    if let Some(i) = n.as_i64().and_then(|i| isize::try_from(i).ok()) {
+        Val::Num(jaq_json::Num::Int(i))
+    } else if let Some(f) = n.as_f64().filter(|_| !n.is_u64()) {
+        Val::Num(jaq_json::Num::Float(f))
+    } else {
+        // Integers beyond isize keep all their digits, as jq does.
+        Val::Num(jaq_json::Num::Dec(jaq_json::Rc::new(n.to_string())))
+    }
 }
 
 /// Converts a jaq output back into JSON for the entity.
@@ -303,6 +432,39 @@ mod tests {
         assert!(!err.0.is_empty());
         let err = eval(".a.b", json!({"a": "text"})).unwrap_err();
         assert!(err.0.contains("index"), "{}", err.0);
+    }
+
+    #[test]
+    fn shortcuts_answer_as_jq_does() {
+        let globals = Globals::from_process_env();
+        let item = json!({"a": {"b": "x"}, "s": "text", "n": null, "arr": [1]});
+        for source in [
+            ".a.b", ".a", ".missing", ".n.deep", ".", r#""lit""#, "true", "42", "null",
+        ] {
+            let expr = Expr::compile(source).unwrap();
+            assert!(expr.shortcut.is_some(), "{source} should take the shortcut");
+            let fast = expr.first_json(&Item::json(&item), &globals).unwrap();
+            let slow = expr
+                .first(&to_val(&item), &globals)
+                .unwrap()
+                .as_ref()
+                .map(to_json);
+            assert_eq!(fast, slow, "{source}");
+        }
+        // Indexing a string or an array is a jq error, reported by jaq itself.
+        for source in [".s.x", ".arr.x"] {
+            let expr = Expr::compile(source).unwrap();
+            assert!(
+                expr.first_json(&Item::json(&item), &globals).is_err(),
+                "{source}"
+            );
+        }
+        for source in [".a | .b", r#""a\(1)""#, ".a?", "[1]", ".a[0]"] {
+            assert!(
+                Expr::compile(source).unwrap().shortcut.is_none(),
+                "{source}"
+            );
+        }
     }
 
     #[test]

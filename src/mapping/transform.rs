@@ -8,7 +8,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::compiled::{Field, Mapping, Resource};
-use super::jq::{self, Globals};
+use super::jq::{self, Globals, Item};
 use crate::entity::Entity;
 
 /// What happened to the items of one kind.
@@ -90,21 +90,21 @@ impl<'m> Transformer<'m> {
         self.nulls_reported.len()
     }
 
-    pub fn map_json(&mut self, kind: &str, item: &Value, on: &mut impl FnMut(Outcome)) {
-        self.map_val(kind, &jq::to_val(item), on);
-    }
-
     /// Applies every resource of `kind` to one raw item.
-    pub fn map_val(&mut self, kind: &str, item: &Val, on: &mut impl FnMut(Outcome)) {
-        self.stats.entry(kind.to_owned()).or_default().items += 1;
+    pub fn map_json(&mut self, kind: &str, item: &Value, on: &mut impl FnMut(Outcome)) {
+        match self.stats.get_mut(kind) {
+            Some(stats) => stats.items += 1,
+            None => self.stats.entry(kind.to_owned()).or_default().items += 1,
+        }
+        let item = Item::json(item);
         let mapping = self.mapping;
         for resource in mapping.resources_for(kind) {
             match &resource.items_to_parse {
-                None => self.map_one(resource, item, on),
-                Some(expr) => match expand_items(resource, expr, item, &self.globals) {
+                None => self.map_one(resource, &item, on),
+                Some(expr) => match expand_items(resource, expr, item.as_val(), &self.globals) {
                     Ok(inputs) => {
-                        for input in &inputs {
-                            self.map_one(resource, input, on);
+                        for input in inputs {
+                            self.map_one(resource, &Item::val(input), on);
                         }
                     }
                     Err(failure) => self.fail(resource, failure, on),
@@ -113,7 +113,7 @@ impl<'m> Transformer<'m> {
         }
     }
 
-    fn map_one(&mut self, resource: &Resource, input: &Val, on: &mut impl FnMut(Outcome)) {
+    fn map_one(&mut self, resource: &Resource, input: &Item<'_>, on: &mut impl FnMut(Outcome)) {
         match self.select(resource, input) {
             Ok(true) => {}
             Ok(false) => {
@@ -138,10 +138,11 @@ impl<'m> Transformer<'m> {
     }
 
     fn kind_stats(&mut self, resource: &Resource) -> &mut KindStats {
+        // map_json has counted the item, so the kind's entry exists.
         self.stats.entry(resource.kind.clone()).or_default()
     }
 
-    fn select(&self, resource: &Resource, input: &Val) -> Result<bool, ItemFailure> {
+    fn select(&self, resource: &Resource, input: &Item<'_>) -> Result<bool, ItemFailure> {
         let failure = |message: String| ItemFailure {
             resource: resource.label(),
             field: "selector.query".to_owned(),
@@ -149,8 +150,8 @@ impl<'m> Transformer<'m> {
             message,
             identifier: None,
         };
-        match resource.selector.first(input, &self.globals) {
-            Ok(Some(Val::Bool(b))) => Ok(b),
+        match resource.selector.first_json(input, &self.globals) {
+            Ok(Some(Value::Bool(b))) => Ok(b),
             Ok(Some(other)) => Err(failure(format!(
                 "the selector must yield a boolean, got {}",
                 short_json(&other)
@@ -161,7 +162,11 @@ impl<'m> Transformer<'m> {
     }
 
     /// Builds the entity, or `None` when identifier or blueprint is null (Ocean skips those).
-    fn build(&mut self, resource: &Resource, input: &Val) -> Result<Option<Entity>, ItemFailure> {
+    fn build(
+        &mut self,
+        resource: &Resource,
+        input: &Item<'_>,
+    ) -> Result<Option<Entity>, ItemFailure> {
         let mut eval = FieldEval {
             resource,
             input,
@@ -229,7 +234,7 @@ impl<'m> Transformer<'m> {
 /// Evaluates the fields of one entity, turning jq errors into item failures.
 struct FieldEval<'a> {
     resource: &'a Resource,
-    input: &'a Val,
+    input: &'a Item<'a>,
     globals: &'a Globals,
     identifier: Option<String>,
 }
@@ -245,24 +250,21 @@ impl FieldEval<'_> {
         }
     }
 
-    fn raw(&self, field: &Field) -> Result<Option<Val>, ItemFailure> {
+    fn value(&self, field: &Field) -> Result<Value, ItemFailure> {
         field
             .expr
-            .first(self.input, self.globals)
+            .first_json(self.input, self.globals)
+            .map(Option::unwrap_or_default)
             .map_err(|e| self.failure(field, e.0))
-    }
-
-    fn value(&self, field: &Field) -> Result<Value, ItemFailure> {
-        Ok(self.raw(field)?.as_ref().map_or(Value::Null, jq::to_json))
     }
 
     /// A string field; numbers and booleans are written as text, as Port needs a string.
     fn text(&self, field: &Field) -> Result<Option<String>, ItemFailure> {
-        match self.raw(field)? {
-            None | Some(Val::Null) => Ok(None),
-            Some(Val::TStr(b) | Val::BStr(b)) => Ok(Some(String::from_utf8_lossy(&b).into_owned())),
-            Some(v @ (Val::Num(_) | Val::Bool(_))) => Ok(Some(v.to_string())),
-            Some(other) => Err(self.failure(
+        match self.value(field)? {
+            Value::Null => Ok(None),
+            Value::String(s) => Ok(Some(s)),
+            v @ (Value::Number(_) | Value::Bool(_)) => Ok(Some(v.to_string())),
+            other => Err(self.failure(
                 field,
                 format!("expected a string, got {}", short_json(&other)),
             )),
@@ -297,7 +299,7 @@ fn expand_items(
         Ok(Some(other)) => {
             return Err(failure(format!(
                 "itemsToParse must yield an array, got {}",
-                short_json(&other)
+                short_json(&jq::to_json(&other))
             )));
         }
         Err(e) => return Err(failure(e.0)),
@@ -313,7 +315,7 @@ fn expand_items(
         .collect())
 }
 
-fn short_json(v: &Val) -> String {
+fn short_json(v: &Value) -> String {
     let text = v.to_string();
     if text.chars().count() > 60 {
         let cut: String = text.chars().take(60).collect();
