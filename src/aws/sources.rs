@@ -5,7 +5,6 @@ use std::time::Duration;
 
 use aws_config::{BehaviorVersion, ConfigLoader};
 use aws_sdk_sts::config::{ProvideCredentials, Region};
-use aws_sdk_sts::error::DisplayErrorContext;
 use aws_types::SdkConfig;
 use futures::stream::{self, BoxStream, StreamExt};
 use tokio::sync::OnceCell;
@@ -201,7 +200,7 @@ async fn check_credentials(config: &SdkConfig) -> Result<(), AwsSetupError> {
             Ok(())
         }
         Ok(Err(error)) => Err(AwsSetupError::NoCredentials {
-            detail: DisplayErrorContext(&error).to_string(),
+            detail: error_chain(&error),
         }),
         Err(_elapsed) => Err(AwsSetupError::NoCredentials {
             detail: format!(
@@ -210,4 +209,19 @@ async fn check_credentials(config: &SdkConfig) -> Result<(), AwsSetupError> {
             ),
         }),
     }
+}
+
+/// `outer: inner: innermost`, each error's own message once (the SDK's Debug output
+/// repeats them in Rust syntax, which reads badly in a start-up error).
+fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut messages = vec![error.to_string()];
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let message = cause.to_string();
+        if !messages.iter().any(|seen| seen.contains(&message)) {
+            messages.push(message);
+        }
+        source = cause.source();
+    }
+    messages.join(": ")
 }
