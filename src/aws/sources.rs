@@ -9,7 +9,7 @@ use aws_types::SdkConfig;
 use futures::stream::{self, BoxStream, StreamExt};
 use tokio::sync::OnceCell;
 
-use super::errors::{AwsSetupError, ScopeError};
+use super::errors::{AwsSetupError, ScopeError, error_chain};
 use super::identity::{CallerIdentity, get_caller_identity};
 use super::regions::is_valid_region_name;
 use super::scopes::{AccountContext, fan_out_regions};
@@ -209,19 +209,4 @@ async fn check_credentials(config: &SdkConfig) -> Result<(), AwsSetupError> {
             ),
         }),
     }
-}
-
-/// `outer: inner: innermost`, each error's own message once (the SDK's Debug output
-/// repeats them in Rust syntax, which reads badly in a start-up error).
-fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut messages = vec![error.to_string()];
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let message = cause.to_string();
-        if !messages.iter().any(|seen| seen.contains(&message)) {
-            messages.push(message);
-        }
-        source = cause.source();
-    }
-    messages.join(": ")
 }
