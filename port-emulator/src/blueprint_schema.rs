@@ -186,7 +186,7 @@ fn check_property_def(name: &str, def: &Value) -> Result<(), ApiError> {
         )));
     }
     if let Some(title) = def.get("title")
-        && !title.as_str().is_some_and(|t| t.chars().count() <= 100)
+        && title.as_str().is_none_or(|t| t.chars().count() > 100)
     {
         return Err(invalid(format!(
             "{at}/title must be a string of at most 100 characters"

@@ -271,11 +271,11 @@ pub async fn bulk_delete(
         let mut store = state.store();
         require_blueprint(&store, &blueprint)?;
         require_run(&store, q.get("run_id"))?;
+        // Request order, each identifier once.
+        let mut seen = BTreeSet::new();
         let existing: Vec<String> = ids
             .into_iter()
-            .filter(|id| store.entity(&blueprint, id).is_some())
-            .collect::<BTreeSet<_>>()
-            .into_iter()
+            .filter(|id| store.entity(&blueprint, id).is_some() && seen.insert(id.clone()))
             .collect();
         if !delete_dependents {
             let outside: Vec<(String, String)> = existing

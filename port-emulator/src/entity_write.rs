@@ -71,12 +71,12 @@ pub fn write_entity(
     check_relations(&bp, &entity.relations).map_err(mismatch)?;
 
     let missing = missing_targets(store, &bp.relations(), &entity);
-    if let Some((target_bp, target_id)) = missing.first() {
-        if !flags.create_missing_related_entities {
-            return Err(ApiError::not_found(format!(
-                "Related entity \"{target_id}\" of blueprint \"{target_bp}\" was not found (entity \"{identifier}\")"
-            )));
-        }
+    if let Some((target_bp, target_id)) = missing.first()
+        && !flags.create_missing_related_entities
+    {
+        return Err(ApiError::not_found(format!(
+            "Related entity \"{target_id}\" of blueprint \"{target_bp}\" was not found (entity \"{identifier}\")"
+        )));
     }
     for (target_bp, target_id) in missing {
         let bare = StoredEntity {

@@ -3,7 +3,7 @@
 //! Request counts: `GET /_emulator/requests` at any time; printed on Ctrl-C as well.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::Parser;
@@ -65,7 +65,7 @@ struct Args {
     fault_seed: u64,
 }
 
-fn seed_entities(emu: &Emulator, file: &PathBuf, datasource: &str) -> Result<(), String> {
+fn seed_entities(emu: &Emulator, file: &Path, datasource: &str) -> Result<(), String> {
     let Value::Array(entities) = read_json(file)? else {
         return Err(format!(
             "{} must hold a JSON array of entities",
