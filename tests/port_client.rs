@@ -582,3 +582,51 @@ async fn ensure_blueprints_creates_bare_then_relations_and_leaves_existing_alone
         "nothing changed the second time"
     );
 }
+
+#[tokio::test]
+async fn requests_in_flight_never_exceed_max_in_flight() {
+    let emu = emulator().await;
+    // Latency keeps requests open long enough to overlap if the client let them.
+    emu.set_faults(Faults {
+        latency_ms: 20,
+        ..Faults::default()
+    });
+    let mut config = PortConfig::new(emu.client_id(), emu.client_secret());
+    config.base_url = emu.base_url();
+    config.max_in_flight = 3;
+    let client = PortClient::new(config).unwrap();
+    let outcome = client
+        .bulk_upsert("awsSecret", &secrets(400), &UpsertOptions::default())
+        .await;
+    assert!(outcome.is_complete_success());
+    assert_eq!(emu.request_counts().count("POST", paths::ENTITIES_BULK), 20);
+    let peak = emu.peak_concurrent_requests();
+    assert!(peak <= 3, "{peak} requests at once with max_in_flight = 3");
+}
+
+#[tokio::test]
+async fn network_errors_are_retried_then_reported() {
+    // A port nobody listens on: every attempt fails to connect.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = closed.local_addr().unwrap();
+    drop(closed);
+    let mut config = PortConfig::new("id", "secret");
+    config.base_url = format!("http://{address}");
+    config.retry = RetryPolicy {
+        max_attempts: 3,
+        initial_backoff: Duration::from_millis(1),
+        max_backoff: Duration::from_millis(5),
+        max_elapsed: Duration::from_secs(30),
+    };
+    let client = PortClient::new(config).unwrap();
+    let outcome = client
+        .bulk_upsert("awsSecret", &secrets(2), &UpsertOptions::default())
+        .await;
+    assert_eq!(outcome.failed.len(), 2);
+    assert_eq!(outcome.failed[0].status_code, None);
+    assert_eq!(outcome.failed[0].error, "network_error");
+    let stats = client.stats();
+    // One batch, so one token fetch: three attempts, two retries, then the failure.
+    assert_eq!(stats.network_errors.get(operation::AUTH), Some(&3));
+    assert_eq!(stats.retries, 2);
+}

@@ -330,6 +330,12 @@ impl Emulator {
         self.state.log().records().to_vec()
     }
 
+    /// The most Port requests the emulator was handling at the same time (latency included),
+    /// to check a client's concurrency bound.
+    pub fn peak_concurrent_requests(&self) -> usize {
+        self.state.peak_in_flight()
+    }
+
     pub fn clear_requests(&self) {
         self.state.log().clear();
     }

@@ -259,6 +259,20 @@ mod tests {
     }
 
     #[test]
+    fn latency_applies_to_affected_endpoints_only() {
+        let mut engine = FaultEngine::new(Faults {
+            latency_ms: 250,
+            endpoints: vec!["GET /slow".into()],
+            ..Faults::default()
+        });
+        assert_eq!(
+            engine.decide("GET /slow"),
+            (Duration::from_millis(250), None)
+        );
+        assert_eq!(engine.decide("GET /fast"), (Duration::ZERO, None));
+    }
+
+    #[test]
     fn endpoint_filter_spares_other_endpoints() {
         let mut engine = FaultEngine::new(Faults {
             server_error_next: 5,

@@ -132,7 +132,10 @@ pub async fn record(State(state): State<Shared>, req: Request, next: Next) -> Re
     };
     let method = req.method().to_string();
     let uri = req.uri().to_string();
-    let response = next.run(req).await;
+    let response = {
+        let _in_flight = state.request_started();
+        next.run(req).await
+    };
     state.log().push(RequestRecord {
         method,
         path,

@@ -16,6 +16,8 @@ pub struct AppState {
     faults: Mutex<FaultEngine>,
     log: Mutex<RequestLog>,
     body_limit: AtomicUsize,
+    in_flight: AtomicUsize,
+    peak_in_flight: AtomicUsize,
 }
 
 /// A poisoned lock only means a handler panicked mid-request; the data is still what the
@@ -32,6 +34,8 @@ impl AppState {
             faults: Mutex::new(faults),
             log: Mutex::new(RequestLog::default()),
             body_limit: AtomicUsize::new(body_limit),
+            in_flight: AtomicUsize::new(0),
+            peak_in_flight: AtomicUsize::new(0),
         }
     }
 
@@ -57,5 +61,25 @@ impl AppState {
 
     pub fn set_body_limit(&self, bytes: usize) {
         self.body_limit.store(bytes, Ordering::Relaxed);
+    }
+
+    /// Marks a Port request as started; returns a guard that marks it finished on drop.
+    pub fn request_started(&self) -> InFlightGuard<'_> {
+        let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        self.peak_in_flight.fetch_max(now, Ordering::SeqCst);
+        InFlightGuard(&self.in_flight)
+    }
+
+    /// The most Port requests handled at the same time since start.
+    pub fn peak_in_flight(&self) -> usize {
+        self.peak_in_flight.load(Ordering::SeqCst)
+    }
+}
+
+pub struct InFlightGuard<'a>(&'a AtomicUsize);
+
+impl Drop for InFlightGuard<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
     }
 }
