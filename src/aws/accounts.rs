@@ -2,6 +2,8 @@
 //!
 //! Falls back to the caller's own account when it is not in an organisation or may
 //! not list it (a member account), so single-account users still get their account.
+//! moto answers ListAccounts outside an organisation with an empty list instead of
+//! AWSOrganizationsNotInUseException; an empty listing falls back too.
 
 use aws_sdk_organizations::config::Region;
 use aws_sdk_organizations::error::SdkError;
@@ -30,62 +32,89 @@ pub(crate) fn fetch(
         .build();
     let client = aws_sdk_organizations::Client::from_conf(config);
     let mut paginator = client.list_accounts().into_paginator().send();
-    let pages = stream::poll_fn(move |context| paginator.poll_next(context)).boxed();
-
-    struct State {
-        pages: BoxStream<'static, Result<ListAccountsOutput, SdkError<ListAccountsError>>>,
-        account: AccountContext,
-        caller: CallerIdentity,
-        region: String,
-        listed_a_page: bool,
-    }
-    let state = State {
-        pages,
+    let listing = Listing {
+        pages: stream::poll_fn(move |context| paginator.poll_next(context)).boxed(),
         account,
         caller,
         region,
-        listed_a_page: false,
+        listed_an_account: false,
+        finished: false,
     };
-    stream::unfold(state, |mut state| async move {
-        // The paginator ends after an error, so the stream ends there too.
-        let result = state.pages.next().await?;
-        let origin = state.account.origin(KIND, &state.region);
-        let next = match result {
-            Ok(output) => {
-                state.listed_a_page = true;
-                let items = output
+    stream::unfold(listing, |mut listing| async move {
+        let next = listing.next().await?;
+        Some((next, listing))
+    })
+    .boxed()
+}
+
+/// Where the accounts listing stands.
+struct Listing {
+    pages: BoxStream<'static, Result<ListAccountsOutput, SdkError<ListAccountsError>>>,
+    account: AccountContext,
+    caller: CallerIdentity,
+    region: String,
+    listed_an_account: bool,
+    finished: bool,
+}
+
+impl Listing {
+    async fn next(&mut self) -> Option<Result<Page, ScopeError>> {
+        if self.finished {
+            return None;
+        }
+        match self.pages.next().await {
+            Some(Ok(output)) => {
+                let origin = self.account.origin(KIND, &self.region);
+                let items: Vec<_> = output
                     .accounts
                     .unwrap_or_default()
                     .iter()
                     .map(|member| origin.wrap(account_item(member)))
                     .collect();
-                Ok(page(KIND, &state.account.account_id, &state.region, items))
-            }
-            // Only before the first page: once part of the organisation was listed, a
-            // failure is a real error, not a sign of being outside an organisation.
-            Err(error) if !state.listed_a_page && means_no_organization_access(&error) => {
-                tracing::info!(
-                    account_id = %state.caller.account_id,
-                    reason = %describe_sdk_error("ListAccounts", &error),
-                    "cannot list the organization's accounts; syncing the caller's own account only"
-                );
-                let item = origin.wrap(own_account_item(&state.caller));
-                Ok(page(
+                self.listed_an_account |= !items.is_empty();
+                Some(Ok(page(
                     KIND,
-                    &state.account.account_id,
-                    &state.region,
-                    vec![item],
-                ))
+                    &self.account.account_id,
+                    &self.region,
+                    items,
+                )))
             }
-            Err(error) => Err(state.account.scope_error(
-                KIND,
-                None,
-                describe_sdk_error("ListAccounts", &error),
-            )),
-        };
-        Some((next, state))
-    })
-    .boxed()
+            // Only while nothing was listed: once part of the organisation came back, a
+            // failure is a real error, not a sign of being outside an organisation.
+            Some(Err(error)) if !self.listed_an_account && means_no_organization_access(&error) => {
+                Some(Ok(self.own_account_only(&describe_sdk_error(
+                    "ListAccounts",
+                    &error,
+                ))))
+            }
+            Some(Err(error)) => {
+                self.finished = true;
+                let message = describe_sdk_error("ListAccounts", &error);
+                Some(Err(self.account.scope_error(KIND, None, message)))
+            }
+            // A real organisation always lists at least its management account. An
+            // empty listing is treated like no organisation, so the caller's account is
+            // synced rather than every account being dropped from the catalog.
+            None if !self.listed_an_account => {
+                Some(Ok(self.own_account_only("ListAccounts listed no account")))
+            }
+            None => None,
+        }
+    }
+
+    fn own_account_only(&mut self, reason: &str) -> Page {
+        self.finished = true;
+        tracing::info!(
+            account_id = %self.caller.account_id,
+            reason,
+            "cannot list the organization's accounts; syncing the caller's own account only"
+        );
+        let item = self
+            .account
+            .origin(KIND, &self.region)
+            .wrap(own_account_item(&self.caller));
+        page(KIND, &self.account.account_id, &self.region, vec![item])
+    }
 }
 
 fn means_no_organization_access(error: &SdkError<ListAccountsError>) -> bool {
@@ -151,6 +180,43 @@ mod tests {
                 "JoinedTimestamp": "2023-11-14T22:13:20Z"
             })
         );
+    }
+
+    fn list_accounts_failure(error: ListAccountsError) -> SdkError<ListAccountsError> {
+        let response = aws_sdk_organizations::config::http::HttpResponse::new(
+            400.try_into().expect("valid status"),
+            aws_smithy_types::body::SdkBody::empty(),
+        );
+        SdkError::service_error(error, response)
+    }
+
+    // moto cannot deny ListAccounts, so the AccessDenied branch is checked here.
+    #[test]
+    fn falls_back_only_when_not_in_or_not_allowed_to_list_an_organization() {
+        use aws_sdk_organizations::types::error::{
+            AccessDeniedException, AwsOrganizationsNotInUseException, TooManyRequestsException,
+        };
+        let denied = ListAccountsError::AccessDeniedException(
+            AccessDeniedException::builder()
+                .message("member account")
+                .build(),
+        );
+        let not_in_use = ListAccountsError::AwsOrganizationsNotInUseException(
+            AwsOrganizationsNotInUseException::builder().build(),
+        );
+        let throttled = ListAccountsError::TooManyRequestsException(
+            TooManyRequestsException::builder().build(),
+        );
+        assert!(means_no_organization_access(&list_accounts_failure(denied)));
+        assert!(means_no_organization_access(&list_accounts_failure(
+            not_in_use
+        )));
+        assert!(!means_no_organization_access(&list_accounts_failure(
+            throttled
+        )));
+        assert!(!means_no_organization_access(&SdkError::timeout_error(
+            "slow"
+        )));
     }
 
     #[test]

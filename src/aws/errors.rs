@@ -5,7 +5,7 @@
 use std::fmt;
 
 use aws_sdk_sts::config::http::HttpResponse;
-use aws_sdk_sts::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_sts::error::{ProvideErrorMetadata, SdkError};
 
 use super::Kind;
 
@@ -76,11 +76,27 @@ where
             Some(response) => format!(
                 "{operation}: HTTP {} without an AWS error code ({})",
                 response.status().as_u16(),
-                DisplayErrorContext(error)
+                error_chain(error)
             ),
-            None => format!("{operation}: {}", DisplayErrorContext(error)),
+            None => format!("{operation}: {}", error_chain(error)),
         },
     }
+}
+
+/// `outer: inner: innermost`: each error's own message, once. Unlike the SDK's
+/// `DisplayErrorContext` this leaves out Debug dumps, which repeat the messages in
+/// Rust syntax and include whole HTTP responses.
+pub(crate) fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut messages = vec![error.to_string()];
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let message = cause.to_string();
+        if !messages.iter().any(|seen| seen.contains(&message)) {
+            messages.push(message);
+        }
+        source = cause.source();
+    }
+    messages.join(": ")
 }
 
 #[cfg(test)]
@@ -101,6 +117,16 @@ mod tests {
         assert_eq!(
             error("123456789012", Some("eu-west-1")).to_string(),
             "AWS::ACM::Certificate in account 123456789012, region eu-west-1: ListCertificates: AccessDeniedException: not allowed"
+        );
+    }
+
+    #[test]
+    fn transport_failures_are_described_by_their_whole_chain() {
+        let error: SdkError<aws_sdk_sts::operation::get_caller_identity::GetCallerIdentityError> =
+            SdkError::timeout_error(std::io::Error::other("no answer in 3s"));
+        assert_eq!(
+            describe_sdk_error("GetCallerIdentity", &error),
+            "GetCallerIdentity: request has timed out: no answer in 3s"
         );
     }
 

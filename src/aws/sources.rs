@@ -5,12 +5,11 @@ use std::time::Duration;
 
 use aws_config::{BehaviorVersion, ConfigLoader};
 use aws_sdk_sts::config::{ProvideCredentials, Region};
-use aws_sdk_sts::error::DisplayErrorContext;
 use aws_types::SdkConfig;
 use futures::stream::{self, BoxStream, StreamExt};
 use tokio::sync::OnceCell;
 
-use super::errors::{AwsSetupError, ScopeError};
+use super::errors::{AwsSetupError, ScopeError, error_chain};
 use super::identity::{CallerIdentity, get_caller_identity};
 use super::regions::is_valid_region_name;
 use super::scopes::{AccountContext, fan_out_regions};
@@ -201,7 +200,7 @@ async fn check_credentials(config: &SdkConfig) -> Result<(), AwsSetupError> {
             Ok(())
         }
         Ok(Err(error)) => Err(AwsSetupError::NoCredentials {
-            detail: DisplayErrorContext(&error).to_string(),
+            detail: error_chain(&error),
         }),
         Err(_elapsed) => Err(AwsSetupError::NoCredentials {
             detail: format!(

@@ -1,1 +1,30 @@
-//! Port REST API client.
+//! Port REST API client: authentication, bulk entity writes and deletes, search, blueprints.
+//! It knows nothing of AWS or mappings; it moves [`Entity`](crate::entity::Entity) values and
+//! JSON to and from Port, politely (bounded concurrency, retries with backoff, honouring rate
+//! limits) and reports per entity what Port refused and why.
+
+mod auth;
+mod batching;
+mod blueprints;
+mod client;
+mod config;
+mod entities;
+mod error;
+mod retry;
+mod search;
+mod stats;
+mod transport;
+
+pub use blueprints::EnsureReport;
+pub use client::PortClient;
+pub use config::{
+    DEFAULT_BASE_URL, DEFAULT_INTEGRATION_IDENTIFIER, DEFAULT_MAX_IN_FLIGHT, PortConfig,
+    RetryPolicy, Secret,
+};
+pub use entities::{
+    BulkDeleteOutcome, BulkOutcome, FailedEntity, MAX_IDS_PER_BULK_DELETE, UpsertOptions,
+    UpsertedEntity,
+};
+pub use error::PortError;
+pub use search::{SEARCH_PAGE_LIMIT, ownership_query};
+pub use stats::{ClientStats, operation};
