@@ -40,7 +40,8 @@ pub struct ConfigFiles {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Fetch from AWS, map, and (with --dry-run) print the entities as NDJSON on stdout.
+    /// One full sync: write what changed in AWS to Port and delete what went stale;
+    /// with --dry-run, print the entities as NDJSON on stdout instead.
     Resync(ResyncArgs),
     /// Load the mapping and blueprints, compile every expression and check they fit together.
     Validate,
@@ -74,11 +75,6 @@ pub async fn run(cli: Cli) -> Exit {
     match cli.command {
         Command::Validate => commands::validate::run(&cli.files),
         Command::Resync(args) if args.dry_run => commands::dry_run::run(&cli.files).await,
-        Command::Resync(_) => {
-            eprintln!(
-                "error: writing to Port is not available in this build yet; use `resync --dry-run`"
-            );
-            Exit::Config
-        }
+        Command::Resync(_) => commands::resync::run(&cli.files).await,
     }
 }

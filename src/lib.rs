@@ -7,6 +7,7 @@ pub mod aws;
 pub mod blueprints;
 pub mod cli;
 pub mod commands;
+pub mod config;
 pub mod entity;
 pub mod logging;
 pub mod mapping;

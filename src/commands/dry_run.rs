@@ -2,7 +2,6 @@
 
 use std::io::Write;
 
-use crate::aws::{AwsSettings, AwsSources};
 use crate::cli::{ConfigFiles, Exit};
 use crate::sync::{extract, mapped_kinds, summary};
 
@@ -10,16 +9,8 @@ pub async fn run(files: &ConfigFiles) -> Exit {
     let Some(loaded) = super::load(files) else {
         return Exit::Config;
     };
-    let sources = match AwsSettings::from_env() {
-        Ok(settings) => AwsSources::load(&settings).await,
-        Err(e) => Err(e),
-    };
-    let sources = match sources {
-        Ok(sources) => sources,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return Exit::Config;
-        }
+    let Some(sources) = super::aws_sources().await else {
+        return Exit::Config;
     };
     let kinds = mapped_kinds(&loaded.mapping);
     tracing::info!(

@@ -1,9 +1,10 @@
 //! One module per subcommand; shared start-up checks live here.
 
 pub mod dry_run;
+pub mod resync;
 pub mod validate;
 
-use crate::aws::Kind;
+use crate::aws::{AwsSettings, AwsSources, Kind};
 use crate::blueprints::Blueprints;
 use crate::cli::ConfigFiles;
 use crate::mapping::Mapping;
@@ -47,4 +48,13 @@ pub fn load(files: &ConfigFiles) -> Option<Loaded> {
         mapping,
         blueprints,
     })
+}
+
+/// The AWS sources from the environment; `None` (after printing why) means exit 2.
+pub async fn aws_sources() -> Option<AwsSources> {
+    let loaded = match AwsSettings::from_env() {
+        Ok(settings) => AwsSources::load(&settings).await,
+        Err(e) => Err(e),
+    };
+    loaded.map_err(|e| eprintln!("error: {e}")).ok()
 }

@@ -1,6 +1,12 @@
 //! A resync: extract and map (`extract`), then plan and apply against Port.
 
 pub mod extract;
+pub mod fingerprint;
+pub mod plan;
+pub mod report;
+pub mod resync;
 pub mod summary;
 
 pub use extract::{Extraction, KindSummary, extract, mapped_kinds};
+pub use report::ResyncReport;
+pub use resync::{Resync, ResyncError};

@@ -1,0 +1,168 @@
+//! A compact digest of an entity's content, to tell changed entities from unchanged ones
+//! without keeping what Port holds in memory.
+
+use std::collections::HashSet;
+use std::hash::{DefaultHasher, Hash, Hasher};
+
+use serde_json::{Map, Value};
+
+use crate::entity::Entity;
+
+/// The fields Port compares on: title, icon, team, properties, relations. Missing and null
+/// are the same; a lone team equals a one-team list; timestamps equal the same instant however
+/// they are spelled; object keys are unordered; 1 and 1.0 are the same number.
+pub fn of_entity(entity: &Entity) -> u64 {
+    let mut h = DefaultHasher::new();
+    hash_text(&mut h, entity.title.as_deref());
+    hash_text(&mut h, entity.icon.as_deref());
+    hash_team(&mut h, entity.team.as_ref());
+    hash_object(&mut h, &entity.properties);
+    hash_object(&mut h, &entity.relations);
+    h.finish()
+}
+
+/// The properties and relations a mapping writes to one blueprint.
+#[derive(Debug, Clone, Default)]
+pub struct MappedKeys {
+    pub properties: HashSet<String>,
+    pub relations: HashSet<String>,
+}
+
+/// The same digest for an entity as Port returns it from a search. With `merged` keys (the
+/// writes merge), fields outside them are left alone by our writes, so they are not compared.
+pub fn of_port_entity(entity: &Value, merged: Option<&MappedKeys>) -> u64 {
+    let text = |key: &str| entity.get(key).and_then(Value::as_str);
+    let object = |key: &str, keep: Option<&HashSet<String>>| {
+        let map = entity.get(key).and_then(Value::as_object);
+        let kept = map
+            .into_iter()
+            .flatten()
+            .filter(|(k, _)| keep.is_none_or(|keep| keep.contains(*k)));
+        kept.map(|(k, v)| (k.clone(), v.clone()))
+            .collect::<Map<String, Value>>()
+    };
+    let mut h = DefaultHasher::new();
+    hash_text(&mut h, text("title"));
+    hash_text(&mut h, text("icon"));
+    hash_team(&mut h, entity.get("team"));
+    hash_object(&mut h, &object("properties", merged.map(|m| &m.properties)));
+    hash_object(&mut h, &object("relations", merged.map(|m| &m.relations)));
+    h.finish()
+}
+
+fn hash_text(h: &mut DefaultHasher, text: Option<&str>) {
+    text.filter(|t| !t.is_empty()).hash(h);
+}
+
+fn hash_team(h: &mut DefaultHasher, team: Option<&Value>) {
+    let mut names: Vec<&str> = match team {
+        Some(Value::String(name)) => vec![name.as_str()],
+        Some(Value::Array(names)) => names.iter().filter_map(Value::as_str).collect(),
+        _ => Vec::new(),
+    };
+    names.sort_unstable();
+    names.hash(h);
+}
+
+fn hash_object(h: &mut DefaultHasher, map: &Map<String, Value>) {
+    let mut keys: Vec<&String> = map
+        .iter()
+        .filter(|(_, v)| !v.is_null())
+        .map(|(k, _)| k)
+        .collect();
+    keys.sort_unstable();
+    keys.len().hash(h);
+    for key in keys {
+        key.hash(h);
+        hash_value(h, &map[key]);
+    }
+}
+
+fn hash_value(h: &mut DefaultHasher, value: &Value) {
+    match value {
+        Value::Null => 0u8.hash(h),
+        Value::Bool(b) => (1u8, b).hash(h),
+        Value::Number(n) => (2u8, n.as_f64().unwrap_or(f64::NAN).to_bits()).hash(h),
+        Value::String(s) => match s.parse::<jiff::Timestamp>() {
+            Ok(instant) if looks_like_date_time(s) => (3u8, instant.as_nanosecond()).hash(h),
+            _ => (4u8, s).hash(h),
+        },
+        Value::Array(items) => {
+            (5u8, items.len()).hash(h);
+            items.iter().for_each(|v| hash_value(h, v));
+        }
+        Value::Object(map) => {
+            6u8.hash(h);
+            hash_object(h, map);
+        }
+    }
+}
+
+/// Cheap pre-check so ordinary strings skip the timestamp parser.
+fn looks_like_date_time(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() >= 20 && b[4] == b'-' && b[7] == b'-' && (b[10] == b'T' || b[10] == b't')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn entity(v: Value) -> Entity {
+        serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn port_spelling_of_the_same_content_matches() {
+        let ours = entity(
+            json!({"identifier": "a", "blueprint": "b", "title": "T", "team": "core",
+            "properties": {"at": "2024-01-02T03:04:05Z", "n": 1, "gone": null, "tags": {"x": "1", "y": "2"}},
+            "relations": {"account": "123"}}),
+        );
+        let port = json!({"identifier": "a", "title": "T", "team": ["core"], "icon": null,
+            "properties": {"tags": {"y": "2", "x": "1"}, "n": 1.0, "at": "2024-01-02T03:04:05.000Z"},
+            "relations": {"account": "123"}});
+        assert_eq!(of_entity(&ours), of_port_entity(&port, None));
+    }
+
+    #[test]
+    fn merged_writes_ignore_fields_the_mapping_does_not_write() {
+        let ours = entity(
+            json!({"identifier": "a", "blueprint": "b", "properties": {"status": "ISSUED"}}),
+        );
+        let port = json!({"identifier": "a", "properties": {"status": "ISSUED", "owner": "set in the UI"},
+            "relations": {"other": "x"}});
+        let keys = MappedKeys {
+            properties: ["status".to_owned()].into(),
+            relations: HashSet::new(),
+        };
+        assert_eq!(of_entity(&ours), of_port_entity(&port, Some(&keys)));
+        assert_ne!(of_entity(&ours), of_port_entity(&port, None));
+    }
+
+    #[test]
+    fn any_change_is_seen() {
+        let base = json!({"identifier": "a", "blueprint": "b", "title": "T",
+            "properties": {"status": "ISSUED", "at": "2024-01-02T03:04:05Z"}, "relations": {"account": "1"}});
+        let digest = of_entity(&entity(base.clone()));
+        let changes = [
+            ("/title", json!("U")),
+            ("/properties/status", json!("EXPIRED")),
+            ("/properties/at", json!("2024-01-02T03:04:06Z")),
+            ("/properties/new", json!(false)),
+            ("/relations/account", json!("2")),
+        ];
+        for (path, value) in changes {
+            let mut changed = base.clone();
+            match changed.pointer_mut(path) {
+                Some(slot) => *slot = value,
+                None => {
+                    let (parent, key) = path.rsplit_once('/').unwrap();
+                    changed.pointer_mut(parent).unwrap()[key] = value;
+                }
+            }
+            assert_ne!(of_entity(&entity(changed)), digest, "{path}");
+        }
+    }
+}

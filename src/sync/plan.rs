@@ -1,0 +1,339 @@
+//! The plan of a resync: which entities to write, which to leave, which stale ones to delete.
+//!
+//! Pure bookkeeping, no I/O: what Port holds (`Observed`) against what AWS produced (`Desired`).
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use serde_json::Value;
+
+use super::fingerprint::{self, MappedKeys};
+use crate::blueprints::Blueprints;
+use crate::entity::Entity;
+
+/// What Port holds for this integration: per blueprint, identifier → content digest.
+#[derive(Debug, Default)]
+pub struct Observed {
+    pub by_blueprint: BTreeMap<String, HashMap<String, u64>>,
+}
+
+impl Observed {
+    /// Digests a page of Port search results; `merged` as in [`fingerprint::of_port_entity`].
+    pub fn add(&mut self, blueprint: &str, entities: &[Value], merged: Option<&MappedKeys>) {
+        let known = self.by_blueprint.entry(blueprint.to_owned()).or_default();
+        for entity in entities {
+            if let Some(id) = entity.get("identifier").and_then(Value::as_str) {
+                known.insert(id.to_owned(), fingerprint::of_port_entity(entity, merged));
+            }
+        }
+    }
+
+    pub fn count(&self) -> usize {
+        self.by_blueprint.values().map(HashMap::len).sum()
+    }
+}
+
+/// Counts per blueprint for the report.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct BlueprintCounts {
+    pub in_port: u64,
+    pub mapped: u64,
+    pub unchanged: u64,
+    pub to_create: u64,
+    pub to_update: u64,
+}
+
+/// What this resync produced, sorted into writes and no-ops as entities arrive.
+#[derive(Debug, Default)]
+pub struct Desired {
+    /// Entities that are new or differ from Port, per blueprint, in arrival order.
+    pub writes: BTreeMap<String, Vec<Entity>>,
+    pub counts: BTreeMap<String, BlueprintCounts>,
+    /// Identifiers produced this resync, per blueprint: the entities that are kept.
+    produced: HashMap<String, HashSet<String>>,
+    /// (blueprint, identifier) of every relation target of a produced entity.
+    referenced: HashSet<(String, String)>,
+    pub duplicates: u64,
+}
+
+impl Desired {
+    pub fn offer(&mut self, entity: Entity, observed: &Observed, blueprints: &Blueprints) {
+        let produced = self.produced.entry(entity.blueprint.clone()).or_default();
+        if !produced.insert(entity.identifier.clone()) {
+            // Two items mapped to one entity: the first one wins, as one write would anyway.
+            self.duplicates += 1;
+            return;
+        }
+        self.remember_relation_targets(&entity, blueprints);
+        let counts = self.counts.entry(entity.blueprint.clone()).or_default();
+        counts.mapped += 1;
+        match observed
+            .by_blueprint
+            .get(&entity.blueprint)
+            .and_then(|known| known.get(&entity.identifier))
+        {
+            Some(digest) if *digest == fingerprint::of_entity(&entity) => counts.unchanged += 1,
+            Some(_) => {
+                counts.to_update += 1;
+                self.writes
+                    .entry(entity.blueprint.clone())
+                    .or_default()
+                    .push(entity);
+            }
+            None => {
+                counts.to_create += 1;
+                self.writes
+                    .entry(entity.blueprint.clone())
+                    .or_default()
+                    .push(entity);
+            }
+        }
+    }
+
+    fn remember_relation_targets(&mut self, entity: &Entity, blueprints: &Blueprints) {
+        let Some(blueprint) = blueprints.get(&entity.blueprint) else {
+            return;
+        };
+        for (name, value) in &entity.relations {
+            let Some(relation) = blueprint.relations.get(name) else {
+                continue;
+            };
+            let targets: Vec<&str> = match value {
+                Value::String(id) => vec![id],
+                Value::Array(ids) => ids.iter().filter_map(Value::as_str).collect(),
+                _ => Vec::new(),
+            };
+            for id in targets {
+                self.referenced
+                    .insert((relation.target.clone(), id.to_owned()));
+            }
+        }
+    }
+
+    pub fn write_count(&self) -> usize {
+        self.writes.values().map(Vec::len).sum()
+    }
+}
+
+/// Whether stale entities are deleted this resync, and if not, why.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Deletion {
+    /// Stale identifiers per blueprint, to delete in `order`.
+    Run {
+        stale: BTreeMap<String, Vec<String>>,
+        /// Kept because entities that stay relate to them.
+        kept_as_targets: u64,
+    },
+    Skipped(String),
+}
+
+/// Decides stale deletion after the writes, by Ocean's rules: never after any failure, never
+/// beyond the threshold share, never an entity that a kept entity relates to.
+pub fn plan_deletion(
+    observed: &Observed,
+    desired: &Desired,
+    failures: &[String],
+    threshold: f64,
+) -> Deletion {
+    if !failures.is_empty() {
+        return Deletion::Skipped(format!(
+            "skipped because this resync had failures ({})",
+            failures.join("; ")
+        ));
+    }
+    let mut stale: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut kept_as_targets = 0;
+    for (blueprint, known) in &observed.by_blueprint {
+        let produced = desired.produced.get(blueprint);
+        let mut ids: Vec<String> = known
+            .keys()
+            .filter(|id| !produced.is_some_and(|p| p.contains(*id)))
+            .filter(|id| {
+                let referenced = desired
+                    .referenced
+                    .contains(&(blueprint.clone(), (*id).clone()));
+                kept_as_targets += u64::from(referenced);
+                !referenced
+            })
+            .cloned()
+            .collect();
+        if !ids.is_empty() {
+            ids.sort();
+            stale.insert(blueprint.clone(), ids);
+        }
+    }
+    let existing = observed.count();
+    let to_delete: usize = stale.values().map(Vec::len).sum();
+    if existing > 0 && to_delete as f64 / existing as f64 > threshold {
+        return Deletion::Skipped(format!(
+            "skipped: {to_delete} of {existing} entities would be deleted, more than \
+             entityDeletionThreshold ({threshold})"
+        ));
+    }
+    Deletion::Run {
+        stale,
+        kept_as_targets,
+    }
+}
+
+/// Blueprints in write order: relation targets before the blueprints that point at them, so
+/// that without createMissingRelatedEntities the targets exist first. Deletion uses the reverse.
+pub fn write_order(
+    blueprints: &Blueprints,
+    mapped: impl IntoIterator<Item = String>,
+) -> Vec<String> {
+    let mut pending: Vec<String> = mapped.into_iter().collect();
+    pending.sort();
+    pending.dedup();
+    let mut ordered: Vec<String> = Vec::with_capacity(pending.len());
+    while !pending.is_empty() {
+        let ready = pending.iter().position(|bp| {
+            blueprints.get(bp).is_none_or(|b| {
+                b.relations.values().all(|r| {
+                    r.target == *bp || ordered.contains(&r.target) || !pending.contains(&r.target)
+                })
+            })
+        });
+        // A relation cycle has no first blueprint; take them in name order.
+        let next = pending.remove(ready.unwrap_or(0));
+        ordered.push(next);
+    }
+    ordered
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use serde_json::json;
+
+    fn blueprints() -> Blueprints {
+        Blueprints::load_dir(Path::new("blueprints")).unwrap()
+    }
+
+    fn entity(bp: &str, id: &str, status: &str, account: &str) -> Entity {
+        serde_json::from_value(json!({"identifier": id, "blueprint": bp, "title": id,
+            "properties": {"status": status}, "relations": {"account": account}}))
+        .unwrap()
+    }
+
+    fn port_entity(e: &Entity) -> Value {
+        json!({"identifier": e.identifier, "title": e.title, "properties": e.properties,
+               "relations": e.relations})
+    }
+
+    #[test]
+    fn unchanged_entities_are_not_written_and_changed_ones_are() {
+        let bps = blueprints();
+        let same = entity("acmCertificate", "c1", "ISSUED", "1");
+        let before = entity("acmCertificate", "c2", "PENDING_VALIDATION", "1");
+        let mut observed = Observed::default();
+        observed.add(
+            "acmCertificate",
+            &[port_entity(&same), port_entity(&before)],
+            None,
+        );
+        let mut desired = Desired::default();
+        desired.offer(same.clone(), &observed, &bps);
+        desired.offer(
+            entity("acmCertificate", "c2", "ISSUED", "1"),
+            &observed,
+            &bps,
+        );
+        desired.offer(
+            entity("acmCertificate", "c3", "ISSUED", "1"),
+            &observed,
+            &bps,
+        );
+        let ids: Vec<_> = desired.writes["acmCertificate"]
+            .iter()
+            .map(|e| e.identifier.as_str())
+            .collect();
+        assert_eq!(ids, ["c2", "c3"]);
+        let counts = &desired.counts["acmCertificate"];
+        assert_eq!(
+            (
+                counts.mapped,
+                counts.unchanged,
+                counts.to_update,
+                counts.to_create
+            ),
+            (3, 1, 1, 1)
+        );
+    }
+
+    #[test]
+    fn stale_entities_are_deleted_except_relation_targets_of_kept_ones() {
+        let bps = blueprints();
+        let mut observed = Observed::default();
+        let old_cert = entity("acmCertificate", "gone", "ISSUED", "1");
+        let kept_cert = entity("acmCertificate", "kept", "ISSUED", "2");
+        observed.add(
+            "acmCertificate",
+            &[port_entity(&old_cert), port_entity(&kept_cert)],
+            None,
+        );
+        observed.add(
+            "awsAccount",
+            &[
+                json!({"identifier": "1"}),
+                json!({"identifier": "2"}),
+                json!({"identifier": "3"}),
+            ],
+            None,
+        );
+        let mut desired = Desired::default();
+        desired.offer(kept_cert, &observed, &bps);
+        // Account 2 left the organization listing, but a kept certificate still points at it.
+        let Deletion::Run {
+            stale,
+            kept_as_targets,
+        } = plan_deletion(&observed, &desired, &[], 0.9)
+        else {
+            panic!("deletion should run");
+        };
+        assert_eq!(stale["acmCertificate"], ["gone"]);
+        assert_eq!(stale["awsAccount"], ["1", "3"]);
+        assert_eq!(kept_as_targets, 1);
+    }
+
+    #[test]
+    fn any_failure_or_a_large_share_skips_deletion() {
+        let mut observed = Observed::default();
+        observed.add(
+            "awsSecret",
+            &[json!({"identifier": "a"}), json!({"identifier": "b"})],
+            None,
+        );
+        let desired = Desired::default();
+        let failed = plan_deletion(
+            &observed,
+            &desired,
+            &["AWS::SecretsManager::Secret in eu-west-1: AccessDenied".into()],
+            0.9,
+        );
+        assert!(
+            matches!(failed, Deletion::Skipped(ref why) if why.contains("AccessDenied")),
+            "{failed:?}"
+        );
+        let share = plan_deletion(&observed, &desired, &[], 0.9);
+        assert!(
+            matches!(share, Deletion::Skipped(ref why) if why.contains("2 of 2")),
+            "{share:?}"
+        );
+        assert!(matches!(
+            plan_deletion(&observed, &desired, &[], 1.0),
+            Deletion::Run { .. }
+        ));
+    }
+
+    #[test]
+    fn targets_are_written_first() {
+        let order = write_order(
+            &blueprints(),
+            ["awsSecret", "acmCertificate", "awsAccount"].map(String::from),
+        );
+        assert_eq!(order[0], "awsAccount");
+        assert_eq!(order.len(), 3);
+    }
+}
