@@ -1,24 +1,54 @@
 #!/usr/bin/env bash
-# Demo on a local default: moto (AWS) seeded with sample data, then a dry-run resync
-# that prints the entities port-aws-sync would send to Port.
+# Demo on a local default: moto (AWS) seeded with sample data and the Port API emulator.
+#   scripts/demo.sh            resync into the emulator twice (the second writes nothing), show the catalog
+#   scripts/demo.sh --dry-run  print the entities that would be sent, write nothing
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 bin="$(scripts/moto-venv.sh)"
-cargo build --quiet --release --bin port-aws-sync
+# A debug build: it shares the test suite's build and compiles much faster than --release.
+cargo build --quiet --bin port-aws-sync -p port-aws-sync
+cargo build --quiet --bin port-emulator -p port-emulator
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-"$bin/moto_server" -H 127.0.0.1 -p "$port" >/dev/null 2>&1 &
-moto_pid=$!
-trap 'kill $moto_pid 2>/dev/null || true' EXIT
-for _ in $(seq 50); do
-  curl -fsS "http://127.0.0.1:$port/moto-api/" >/dev/null 2>&1 && break
-  sleep 0.2
-done
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+wait_for() { for _ in $(seq 100); do curl -fsS "$1" >/dev/null 2>&1 && return 0; sleep 0.1; done; echo "$1 did not answer" >&2; exit 1; }
 
-export AWS_ENDPOINT_URL="http://127.0.0.1:$port" AWS_ACCESS_KEY_ID=demo AWS_SECRET_ACCESS_KEY=demo
+pids=()
+trap 'kill "${pids[@]}" 2>/dev/null || true' EXIT
+moto_port=$(free_port)
+"$bin/moto_server" -H 127.0.0.1 -p "$moto_port" >/dev/null 2>&1 &
+pids+=($!)
+wait_for "http://127.0.0.1:$moto_port/moto-api/"
+
+export AWS_ENDPOINT_URL="http://127.0.0.1:$moto_port" AWS_ACCESS_KEY_ID=demo AWS_SECRET_ACCESS_KEY=demo
 export AWS_REGION=us-east-1 AWS_REGIONS=us-east-1,eu-west-1
 "$bin/python" scripts/seed_moto.py "$AWS_ENDPOINT_URL" "$AWS_REGIONS"
 
-echo "--- port-aws-sync resync --dry-run (entities on stdout, summary on stderr)" >&2
-target/release/port-aws-sync resync --dry-run
+if [ "${1:-}" = "--dry-run" ]; then
+  echo "--- port-aws-sync resync --dry-run (entities on stdout, summary on stderr)" >&2
+  exec target/debug/port-aws-sync resync --dry-run
+fi
+
+port_port=$(free_port)
+target/debug/port-emulator --bind "127.0.0.1:$port_port" --credentials demo-client:demo-secret >/dev/null 2>&1 &
+pids+=($!)
+wait_for "http://127.0.0.1:$port_port/_emulator/requests"
+export PORT_BASE_URL="http://127.0.0.1:$port_port" PORT_CLIENT_ID=demo-client PORT_CLIENT_SECRET=demo-secret
+export LOG_LEVEL=warn
+
+echo "--- first resync: blueprints and entities are created" >&2
+target/debug/port-aws-sync resync
+echo "--- second resync: nothing changed in AWS, so nothing is written" >&2
+target/debug/port-aws-sync resync
+
+echo "--- the catalog in the Port emulator" >&2
+for blueprint in awsAccount acmCertificate awsSecret; do
+  curl -fsS "$PORT_BASE_URL/_emulator/entities/$blueprint" | python3 -c '
+import json, sys
+blueprint = sys.argv[1]
+for e in json.load(sys.stdin)["entities"]:
+    account = e["relations"].get("account")
+    line = "%-15s %-32s %s" % (blueprint, e["title"], e["identifier"])
+    print(line + ("  -> account %s" % account if account else ""))
+' "$blueprint"
+done
