@@ -162,6 +162,7 @@ async fn accounts_lists_every_member_of_the_organization_across_pages() {
         .expect("member-7 listed");
     assert_eq!(member["Email"], "member-7@example.com");
     assert_eq!(member["Status"], "ACTIVE");
+    assert_eq!(member["State"], "ACTIVE");
     assert_eq!(member["JoinedMethod"], "CREATED");
     assert!(text(member, "Arn").starts_with("arn:aws:organizations::"));
     assert_rfc3339(member, "JoinedTimestamp");

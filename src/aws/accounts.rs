@@ -131,6 +131,14 @@ fn account_item(account: &Account) -> RawItem {
         .string("Email", account.email.as_deref())
         .string("Name", account.name.as_deref())
         .string("Status", account.status.as_ref().map(|v| v.as_str()))
+        .string("State", account.state.as_ref().map(|v| v.as_str()))
+        .strings(
+            "Paths",
+            account
+                .paths
+                .as_ref()
+                .map(|paths| paths.iter().map(String::as_str)),
+        )
         .string(
             "JoinedMethod",
             account.joined_method.as_ref().map(|v| v.as_str()),
@@ -153,7 +161,7 @@ fn own_account_item(caller: &CallerIdentity) -> RawItem {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use aws_sdk_organizations::types::{AccountJoinedMethod, AccountStatus};
+    use aws_sdk_organizations::types::{AccountJoinedMethod, AccountState, AccountStatus};
     use aws_smithy_types::DateTime;
     use serde_json::{Value, json};
 
@@ -165,6 +173,9 @@ mod tests {
             .email("dev@example.com")
             .name("dev")
             .status(AccountStatus::Active)
+            .state(AccountState::PendingClosure)
+            .paths("o-abc/r-root/ou-root-dev/111111111111/")
+            .paths("o-abc/r-root/111111111111/")
             .joined_method(AccountJoinedMethod::Created)
             .joined_timestamp(DateTime::from_secs(1_700_000_000))
             .build();
@@ -176,9 +187,23 @@ mod tests {
                 "Email": "dev@example.com",
                 "Name": "dev",
                 "Status": "ACTIVE",
+                "State": "PENDING_CLOSURE",
+                "Paths": [
+                    "o-abc/r-root/ou-root-dev/111111111111/",
+                    "o-abc/r-root/111111111111/"
+                ],
                 "JoinedMethod": "CREATED",
                 "JoinedTimestamp": "2023-11-14T22:13:20Z"
             })
+        );
+    }
+
+    #[test]
+    fn minimal_account_has_no_nulls() {
+        let account = Account::builder().id("111111111111").build();
+        assert_eq!(
+            Value::Object(account_item(&account).into_map()),
+            json!({"Id": "111111111111"})
         );
     }
 

@@ -130,7 +130,14 @@ pub(crate) fn certificate_item(summary: &CertificateSummary) -> RawItem {
         .timestamp("IssuedAt", summary.issued_at.as_ref())
         .timestamp("ImportedAt", summary.imported_at.as_ref())
         .timestamp("RevokedAt", summary.revoked_at.as_ref())
-        .string("ManagedBy", summary.managed_by.as_ref().map(|v| v.as_str()));
+        .string("ManagedBy", summary.managed_by.as_ref().map(|v| v.as_str()))
+        .string(
+            "CertificateKeyPairOrigin",
+            summary
+                .certificate_key_pair_origin
+                .as_ref()
+                .map(|v| v.as_str()),
+        );
     item
 }
 
@@ -139,8 +146,8 @@ mod tests {
     use super::*;
     use crate::aws::raw::Origin;
     use aws_sdk_acm::types::{
-        CertificateExport, CertificateManagedBy, CertificateType, ExtendedKeyUsageName,
-        KeyUsageName, RenewalEligibility,
+        CertificateExport, CertificateKeyPairOrigin, CertificateManagedBy, CertificateType,
+        ExtendedKeyUsageName, KeyUsageName, RenewalEligibility,
     };
     use aws_smithy_types::DateTime;
     use serde_json::json;
@@ -231,7 +238,10 @@ mod tests {
             .not_after(DateTime::from_secs(1_731_536_000))
             .created_at(DateTime::from_secs(1_699_999_000))
             .issued_at(DateTime::from_secs(1_700_000_100))
+            .imported_at(DateTime::from_secs(1_700_000_200))
+            .revoked_at(DateTime::from_secs(1_700_000_300))
             .managed_by(CertificateManagedBy::Cloudfront)
+            .certificate_key_pair_origin(CertificateKeyPairOrigin::AwsManaged)
             .build();
         assert_eq!(
             wrap(&summary),
@@ -253,7 +263,10 @@ mod tests {
                 "NotAfter": "2024-11-13T22:13:20Z",
                 "CreatedAt": "2023-11-14T21:56:40Z",
                 "IssuedAt": "2023-11-14T22:15:00Z",
+                "ImportedAt": "2023-11-14T22:16:40Z",
+                "RevokedAt": "2023-11-14T22:18:20Z",
                 "ManagedBy": "CLOUDFRONT",
+                "CertificateKeyPairOrigin": "AWS_MANAGED",
                 "__Kind": "AWS::ACM::Certificate",
                 "__AccountId": "123456789012",
                 "__Region": "eu-west-1",

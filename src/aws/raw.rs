@@ -13,8 +13,21 @@ use super::Kind;
 /// `2024-05-01T12:30:00Z`: RFC 3339 in UTC with a `T`, the form mappings and Port
 /// date-time properties expect. None only for dates RFC 3339 cannot express (outside
 /// years 0001–9999), which no AWS API returns.
+///
+/// The JSON APIs send timestamps as epoch seconds with a decimal fraction
+/// (`1581968466.257`); the SDK reads them through an f64 and truncates, giving
+/// `…466.256999969`, and the RFC 3339 formatter truncates again to microseconds
+/// (`.256999`). Rounding to the nearest microsecond first gives back the value AWS
+/// sent: near today's epoch an f64 is off by less than 0.12 µs, and AWS sends at
+/// most microseconds (in practice milliseconds).
 pub fn rfc3339(timestamp: &DateTime) -> Option<String> {
-    timestamp.fmt(Format::DateTime).ok()
+    let micros = (timestamp.subsec_nanos() + 500) / 1_000;
+    let rounded = if micros >= 1_000_000 {
+        DateTime::from_secs(timestamp.secs().checked_add(1)?)
+    } else {
+        DateTime::from_secs_and_nanos(timestamp.secs(), micros * 1_000)
+    };
+    rounded.fmt(Format::DateTime).ok()
 }
 
 /// Builds one raw item field by field, skipping absent values.
@@ -136,6 +149,35 @@ mod tests {
         assert_eq!(
             rfc3339(&timestamp).as_deref(),
             Some("2024-05-01T12:30:00.25Z")
+        );
+    }
+
+    #[test]
+    fn rfc3339_gives_back_the_epoch_seconds_aws_sent() {
+        // As the SDK parses epoch seconds in JSON: through an f64, truncating.
+        for (sent, expected) in [
+            (1_581_968_466.257, "2020-02-17T19:41:06.257Z"),
+            (1_795_325_174.759_089, "2026-11-22T05:26:14.759089Z"),
+            (1_795_325_174.784_081, "2026-11-22T05:26:14.784081Z"),
+            (1_700_000_000.0, "2023-11-14T22:13:20Z"),
+            (1_700_000_000.5, "2023-11-14T22:13:20.5Z"),
+        ] {
+            assert_eq!(
+                rfc3339(&DateTime::from_secs_f64(sent)).as_deref(),
+                Some(expected),
+                "{sent}"
+            );
+        }
+    }
+
+    #[test]
+    fn rfc3339_rounds_into_the_next_second() {
+        let timestamp = DateTime::from_secs_and_nanos(1_714_566_599, 999_999_700);
+        assert_eq!(rfc3339(&timestamp).as_deref(), Some("2024-05-01T12:30:00Z"));
+        let timestamp = DateTime::from_secs_and_nanos(1_714_566_599, 999_999_400);
+        assert_eq!(
+            rfc3339(&timestamp).as_deref(),
+            Some("2024-05-01T12:29:59.999999Z")
         );
     }
 

@@ -6,7 +6,9 @@
 use std::collections::BTreeMap;
 
 use aws_sdk_secretsmanager::config::Region;
-use aws_sdk_secretsmanager::types::{RotationRulesType, SecretListEntry, Tag};
+use aws_sdk_secretsmanager::types::{
+    ExternalSecretRotationMetadataItem, RotationRulesType, SecretListEntry, Tag,
+};
 use futures::stream::{self, BoxStream, StreamExt};
 use serde_json::{Map, Value};
 
@@ -61,6 +63,7 @@ pub(crate) fn secret_item(entry: &SecretListEntry) -> RawItem {
     let mut item = RawItem::new();
     item.string("ARN", entry.arn.as_deref())
         .string("Name", entry.name.as_deref())
+        .string("Type", entry.r#type.as_deref())
         .string("Description", entry.description.as_deref())
         .string("KmsKeyId", entry.kms_key_id.as_deref())
         .bool("RotationEnabled", entry.rotation_enabled)
@@ -68,6 +71,17 @@ pub(crate) fn secret_item(entry: &SecretListEntry) -> RawItem {
         .value(
             "RotationRules",
             entry.rotation_rules.as_ref().map(rotation_rules),
+        )
+        .value(
+            "ExternalSecretRotationMetadata",
+            entry
+                .external_secret_rotation_metadata
+                .as_deref()
+                .map(rotation_metadata),
+        )
+        .string(
+            "ExternalSecretRotationRoleArn",
+            entry.external_secret_rotation_role_arn.as_deref(),
         )
         .timestamp("LastRotatedDate", entry.last_rotated_date.as_ref())
         .timestamp("LastChangedDate", entry.last_changed_date.as_ref())
@@ -104,11 +118,27 @@ fn rotation_rules(rules: &RotationRulesType) -> Value {
 
 /// `[{"Key": …, "Value": …}]`, AWS's own tag shape, in AWS's order.
 fn tags(tags: &[Tag]) -> Value {
-    tags.iter()
-        .map(|tag| {
+    key_values(
+        tags.iter()
+            .map(|tag| (tag.key.as_deref(), tag.value.as_deref())),
+    )
+}
+
+/// A managed external secret's partner metadata, `[{"Key": …, "Value": …}]` as AWS
+/// sends it, in AWS's order.
+fn rotation_metadata(items: &[ExternalSecretRotationMetadataItem]) -> Value {
+    key_values(
+        items
+            .iter()
+            .map(|item| (item.key.as_deref(), item.value.as_deref())),
+    )
+}
+
+fn key_values<'a>(pairs: impl Iterator<Item = (Option<&'a str>, Option<&'a str>)>) -> Value {
+    pairs
+        .map(|(key, value)| {
             let mut item = RawItem::new();
-            item.string("Key", tag.key.as_deref())
-                .string("Value", tag.value.as_deref());
+            item.string("Key", key).string("Value", value);
             Value::Object(item.into_map())
         })
         .collect()
@@ -125,6 +155,7 @@ mod tests {
         let entry = SecretListEntry::builder()
             .arn("arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-AbCdEf")
             .name("db")
+            .r#type("SalesforceClientCredentials")
             .description("database password")
             .kms_key_id("alias/secrets")
             .rotation_enabled(true)
@@ -136,6 +167,19 @@ mod tests {
                     .schedule_expression("rate(30 days)")
                     .build(),
             )
+            .external_secret_rotation_metadata(
+                ExternalSecretRotationMetadataItem::builder()
+                    .key("instance")
+                    .value("https://example.my.salesforce.com")
+                    .build(),
+            )
+            .external_secret_rotation_metadata(
+                ExternalSecretRotationMetadataItem::builder()
+                    .key("apiVersion")
+                    .value("v60.0")
+                    .build(),
+            )
+            .external_secret_rotation_role_arn("arn:aws:iam::123456789012:role/rotation")
             .last_rotated_date(DateTime::from_secs(1_700_000_000))
             .last_changed_date(DateTime::from_secs(1_700_000_001))
             .last_accessed_date(DateTime::from_secs(1_699_920_000))
@@ -155,6 +199,7 @@ mod tests {
             json!({
                 "ARN": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-AbCdEf",
                 "Name": "db",
+                "Type": "SalesforceClientCredentials",
                 "Description": "database password",
                 "KmsKeyId": "alias/secrets",
                 "RotationEnabled": true,
@@ -164,6 +209,11 @@ mod tests {
                     "Duration": "2h",
                     "ScheduleExpression": "rate(30 days)"
                 },
+                "ExternalSecretRotationMetadata": [
+                    {"Key": "instance", "Value": "https://example.my.salesforce.com"},
+                    {"Key": "apiVersion", "Value": "v60.0"}
+                ],
+                "ExternalSecretRotationRoleArn": "arn:aws:iam::123456789012:role/rotation",
                 "LastRotatedDate": "2023-11-14T22:13:20Z",
                 "LastChangedDate": "2023-11-14T22:13:21Z",
                 "LastAccessedDate": "2023-11-14T00:00:00Z",

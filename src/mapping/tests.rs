@@ -67,6 +67,31 @@ fn seed_account_mapping_fixes_ocean_timestamps_and_keeps_ours() {
     );
 }
 
+/// The caller's own account, synced when there is no organization to list, has no
+/// JoinedTimestamp, Email or Status.
+#[test]
+fn shipped_account_mapping_maps_an_account_without_organization_fields() {
+    let mapping = Mapping::load(Path::new("mapping/port-app-config.yml")).unwrap();
+    let items = [
+        json!({"Id": "123456789012", "Name": "123456789012",
+               "Arn": "arn:aws:iam::123456789012:root"}),
+        json!({"Id": "111111111111", "Name": "prod",
+               "JoinedTimestamp": "2023-06-15 09:00:00+00:00"}),
+    ];
+    let (entities, failures, _) = run(&mapping, "AWS::Organizations::Account", &items);
+    assert!(failures.is_empty(), "{failures:?}");
+    let joined: Vec<&Value> = entities
+        .iter()
+        .map(|e| &e["properties"]["joined_timestamp"])
+        .collect();
+    assert_eq!(joined, [&Value::Null, &json!("2023-06-15T09:00:00+00:00")]);
+    assert_eq!(entities[0]["identifier"], "123456789012");
+    assert_eq!(
+        entities[0]["properties"]["arn"],
+        "arn:aws:iam::123456789012:root"
+    );
+}
+
 #[test]
 fn selector_filters_and_must_be_boolean() {
     let mapping = mapping(

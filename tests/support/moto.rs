@@ -110,6 +110,42 @@ impl Moto {
         self.config_loader(region).load().await
     }
 
+    /// Calls an AWS JSON-protocol operation (`target` such as
+    /// `CertificateManager.DescribeCertificate`) over plain HTTP, without the SDK, and
+    /// returns the response body as moto sent it. moto checks no signature; it routes
+    /// on the service named in the Authorization header's credential scope.
+    ///
+    /// For reading back what AWS reports exactly: the SDK parses epoch-second
+    /// timestamps through an f64, so its values are not the ones on the wire.
+    pub async fn call_json(
+        &self,
+        service: &str,
+        region: &str,
+        target: &str,
+        body: &serde_json::Value,
+    ) -> String {
+        let authorization = format!(
+            "AWS4-HMAC-SHA256 Credential={ACCESS_KEY_ID}/20240101/{region}/{service}/aws4_request, \
+             SignedHeaders=host;x-amz-target, Signature=0"
+        );
+        let response = reqwest::Client::new()
+            .post(self.endpoint())
+            .header("X-Amz-Target", target)
+            .header("Content-Type", "application/x-amz-json-1.1")
+            .header("Authorization", authorization)
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap_or_else(|error| panic!("{target} to moto: {error}"));
+        let status = response.status();
+        let text = response
+            .text()
+            .await
+            .unwrap_or_else(|error| panic!("{target} response body: {error}"));
+        assert!(status.is_success(), "{target}: HTTP {status}: {text}");
+        text
+    }
+
     fn log_text(&self) -> String {
         let mut text = String::new();
         let _ = self
