@@ -85,9 +85,15 @@ impl<'m> Transformer<'m> {
         self.stats
     }
 
-    /// How many distinct fields mapped to null at least once.
-    pub fn null_fields(&self) -> usize {
-        self.nulls_reported.len()
+    /// The fields that mapped to null at least once, as `resources[i] (kind) field`, sorted.
+    pub fn null_fields(&self) -> Vec<String> {
+        let mut fields: Vec<String> = self
+            .nulls_reported
+            .iter()
+            .map(|(index, field)| format!("{} {field}", self.mapping.resources[*index].label()))
+            .collect();
+        fields.sort();
+        fields
     }
 
     /// Applies every resource of `kind` to one raw item.
@@ -222,7 +228,9 @@ impl<'m> Transformer<'m> {
             .nulls_reported
             .insert((resource.index, field.to_owned()))
         {
-            tracing::warn!(
+            // Optional AWS fields are often absent, so this is information, not a warning; the
+            // end-of-run summary lists these fields too.
+            tracing::info!(
                 resource = %resource.label(),
                 field,
                 "mapping yielded null; the value is kept as null (reported once per field and resync)"

@@ -30,6 +30,8 @@ pub struct Extraction {
     pub scope_errors: Vec<ScopeError>,
     pub item_failures: Vec<ItemFailure>,
     pub item_failure_count: u64,
+    /// Mapping fields that yielded null for some item, kept as null.
+    pub null_fields: Vec<String>,
 }
 
 impl Extraction {
@@ -74,6 +76,7 @@ pub async fn extract(
             }
         }
     }
+    extraction.null_fields = transformer.null_fields();
     for (name, stats) in transformer.into_stats() {
         if let Some(kind) = Kind::from_name(&name) {
             extraction.kinds.entry(kind).or_default().stats = stats;

@@ -26,6 +26,13 @@ pub fn render(extraction: &Extraction) -> String {
             }
         );
     }
+    if !extraction.null_fields.is_empty() {
+        let _ = writeln!(
+            out,
+            "  fields that mapped to null for some items (kept as null): {}",
+            extraction.null_fields.join(", ")
+        );
+    }
     for error in &extraction.scope_errors {
         let _ = writeln!(out, "  error: {error}");
     }
