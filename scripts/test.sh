@@ -9,4 +9,4 @@ if ! command -v openssl >/dev/null; then
   echo "openssl is needed to make test certificates: apt-get install openssl" >&2
   exit 2
 fi
-cargo test --workspace --all-targets "$@"
+cargo test --workspace "$@"

@@ -89,25 +89,29 @@ pub fn check(
             ));
             continue;
         };
-        for (key, field) in &resource.properties {
-            if !blueprint.properties.contains_key(key) {
+        let properties = resource.properties.iter().map(|(key, field)| {
+            (
+                "property",
+                key,
+                field,
+                blueprint.properties.contains_key(key),
+            )
+        });
+        let relations = resource.relations.iter().map(|(key, field)| {
+            (
+                "relation",
+                key,
+                field,
+                blueprint.relations.contains_key(key),
+            )
+        });
+        for (what, key, field, known) in properties.chain(relations) {
+            if !known {
                 findings.problems.push(problem(
                     &field.name,
                     field.expr.source(),
                     format!(
-                        "blueprint `{blueprint_id}` ({}) has no property `{key}`",
-                        blueprint.file.display()
-                    ),
-                ));
-            }
-        }
-        for (key, field) in &resource.relations {
-            if !blueprint.relations.contains_key(key) {
-                findings.problems.push(problem(
-                    &field.name,
-                    field.expr.source(),
-                    format!(
-                        "blueprint `{blueprint_id}` ({}) has no relation `{key}`",
+                        "blueprint `{blueprint_id}` ({}) has no {what} `{key}`",
                         blueprint.file.display()
                     ),
                 ));
