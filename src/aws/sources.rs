@@ -78,7 +78,7 @@ enum AccountListing {
     /// Organization strategy: ListAccounts, already narrowed by ACCOUNT_IDS and
     /// EXCLUDE_ACCOUNT_IDS, listed once from the management side.
     Listed {
-        listed_by: AccountContext,
+        listed_by: Box<AccountContext>,
         accounts: Vec<aws_sdk_organizations::types::Account>,
     },
     /// ACCOUNT_ROLE_ARNS: the target accounts by id.
@@ -357,7 +357,7 @@ impl AwsSources {
         Ok(Plan {
             targets,
             listing: AccountListing::Listed {
-                listed_by,
+                listed_by: Box::new(listed_by),
                 accounts,
             },
         })
@@ -431,7 +431,7 @@ impl AwsSources {
             AccountListing::Listed {
                 listed_by,
                 accounts,
-            } => accounts::pages_of(listed_by.clone(), home, accounts.clone()),
+            } => accounts::pages_of((**listed_by).clone(), home, accounts.clone()),
             AccountListing::Targets { partition } => {
                 let pages: Vec<_> = plan
                     .targets
