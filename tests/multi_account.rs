@@ -357,6 +357,7 @@ async fn a_refused_role_and_a_denied_region_are_reported_and_the_rest_is_deliver
         ],
         "{errors:#?}"
     );
+    eprintln!("refused role: {}\ndenied region: {}", errors[0], errors[2]);
     assert!(errors[0].message.contains("AccessDenied"), "{}", errors[0]);
     assert!(
         errors[0].message.contains(&format!("role/{READ_ROLE}")),
@@ -445,6 +446,32 @@ async fn role_arn_list_reads_exactly_those_accounts() {
     // Account entities: the listed accounts, each under its own id.
     assert_eq!(account_ids(&pages), org.members.iter().cloned().collect());
     assert!(!proxy.counts().contains_key("organizations:ListAccounts"));
+}
+
+#[tokio::test]
+async fn accounts_and_regions_run_side_by_side_within_their_bounds() {
+    const FOUR: [&str; 4] = ["eu-west-1", "us-east-1", "us-west-2", "ap-south-1"];
+    let org = organization(&FOUR, 1).await;
+    let proxy = AwsProxy::start(&org.moto.endpoint()).await;
+    proxy.delay_list_calls(std::time::Duration::from_millis(150));
+    let settings = AwsSettings {
+        max_concurrent_accounts: 2,
+        region_concurrency: 3,
+        ..org_settings(&FOUR)
+    };
+    let sources = sources_through(&proxy, &settings).await;
+    let (pages, errors) = fetch(&sources, all_kinds()).await;
+    assert!(errors.is_empty(), "{errors:#?}");
+    assert_eq!(scopes_of(&pages, Kind::Secret).len(), 12);
+    // 3 accounts × 4 regions × 2 kinds = 24 scopes of 150 ms each: bounded by 2
+    // accounts and 3 scopes per account, and reaching both bounds.
+    assert_eq!(
+        proxy.overlap(),
+        support::aws_proxy::Overlap {
+            accounts: 2,
+            per_account: 3
+        }
+    );
 }
 
 fn list_regions_answer(

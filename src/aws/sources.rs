@@ -15,7 +15,7 @@ use aws_types::SdkConfig;
 use futures::stream::{self, BoxStream, StreamExt};
 use tokio::sync::OnceCell;
 
-use super::errors::{AwsSetupError, ScopeError, error_chain};
+use super::errors::{AwsSetupError, ScopeError, describe_sdk_error, error_chain};
 use super::identity::{CallerIdentity, get_caller_identity};
 use super::regions::{enabled_regions, is_valid_region_name};
 use super::scopes::AccountContext;
@@ -508,13 +508,19 @@ impl AwsSources {
                 .map_err(with_role);
         }
         if target.role_arn.is_some() {
-            let identity = get_caller_identity(&target.account.config, self.home_region())
+            let config = aws_sdk_sts::config::Builder::from(&target.account.config)
+                .region(Region::new(self.home_region().to_owned()))
+                .build();
+            let identity = aws_sdk_sts::Client::from_conf(config)
+                .get_caller_identity()
+                .send()
                 .await
-                .map_err(with_role)?;
-            if identity.account_id != target.account.account_id {
+                .map_err(|error| with_role(describe_sdk_error("GetCallerIdentity", &error)))?;
+            let account = identity.account().unwrap_or_default();
+            if account != target.account.account_id {
                 return Err(with_role(format!(
-                    "the role belongs to account {}, not {}",
-                    identity.account_id, target.account.account_id
+                    "the role belongs to account {account}, not {}",
+                    target.account.account_id
                 )));
             }
         }

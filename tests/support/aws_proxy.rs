@@ -36,8 +36,26 @@ pub struct Canned {
 
 type Rule = Box<dyn Fn(&Call) -> Option<Canned> + Send + Sync>;
 
+/// What the proxy saw running at the same time among the regional list calls (ACM,
+/// Secrets Manager), told apart by access key (= by account).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Overlap {
+    /// Most accounts with a list call in flight at once.
+    pub accounts: usize,
+    /// Most list calls in flight at once for one account.
+    pub per_account: usize,
+}
+
+#[derive(Default)]
+struct InFlight {
+    by_key: BTreeMap<String, usize>,
+    most: Overlap,
+}
+
 struct Shared {
     upstream: String,
+    list_delay: Mutex<std::time::Duration>,
+    in_flight: Mutex<InFlight>,
     client: reqwest::Client,
     calls: Mutex<Vec<Call>>,
     rules: Mutex<Vec<Rule>>,
@@ -54,6 +72,8 @@ impl AwsProxy {
     pub async fn start(upstream: &str) -> AwsProxy {
         let shared = Arc::new(Shared {
             upstream: upstream.trim_end_matches('/').to_owned(),
+            list_delay: Mutex::new(std::time::Duration::ZERO),
+            in_flight: Mutex::new(InFlight::default()),
             client: reqwest::Client::new(),
             calls: Mutex::new(Vec::new()),
             rules: Mutex::new(Vec::new()),
@@ -87,6 +107,16 @@ impl AwsProxy {
     /// Every call so far, in arrival order.
     pub fn calls(&self) -> Vec<Call> {
         self.shared.calls.lock().unwrap().clone()
+    }
+
+    /// Holds every ACM and Secrets Manager call this long before forwarding it, so
+    /// calls that may overlap do.
+    pub fn delay_list_calls(&self, delay: std::time::Duration) {
+        *self.shared.list_delay.lock().unwrap() = delay;
+    }
+
+    pub fn overlap(&self) -> Overlap {
+        self.shared.in_flight.lock().unwrap().most
     }
 
     pub fn clear_calls(&self) {
@@ -156,12 +186,72 @@ async fn forward(
             .body(Body::from(canned.body))
             .expect("canned response");
     }
+    let listing = matches!(call_service(&headers).as_str(), "acm" | "secretsmanager");
+    let key = call_access_key(&headers);
+    if listing {
+        let delay = record_start(&shared, &key);
+        tokio::time::sleep(delay).await;
+    }
+    let response = send_upstream(&shared, method, &uri, &headers, body).await;
+    if listing && let Some(count) = shared.in_flight.lock().unwrap().by_key.get_mut(&key) {
+        *count -= 1;
+    }
+    response
+}
+
+/// Counts a list call in and returns how long to hold it.
+fn record_start(shared: &Shared, key: &str) -> std::time::Duration {
+    let mut in_flight = shared.in_flight.lock().unwrap();
+    *in_flight.by_key.entry(key.to_owned()).or_default() += 1;
+    let accounts = in_flight
+        .by_key
+        .values()
+        .filter(|count| **count > 0)
+        .count();
+    let per_account = in_flight.by_key.values().copied().max().unwrap_or(0);
+    in_flight.most.accounts = in_flight.most.accounts.max(accounts);
+    in_flight.most.per_account = in_flight.most.per_account.max(per_account);
+    *shared.list_delay.lock().unwrap()
+}
+
+fn call_service(headers: &HeaderMap) -> String {
+    credential_scope(headers)
+        .get(3)
+        .cloned()
+        .unwrap_or_default()
+}
+
+fn call_access_key(headers: &HeaderMap) -> String {
+    credential_scope(headers)
+        .first()
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// `Credential=AKID/20240101/us-east-1/sts/aws4_request` → its five parts.
+fn credential_scope(headers: &HeaderMap) -> Vec<String> {
+    headers
+        .get("authorization")
+        .and_then(|value| value.to_str().ok())
+        .and_then(|authorization| authorization.split("Credential=").nth(1))
+        .and_then(|rest| rest.split([',', ' ']).next())
+        .map(|credential| credential.split('/').map(str::to_owned).collect())
+        .unwrap_or_default()
+}
+
+async fn send_upstream(
+    shared: &Shared,
+    method: Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: Bytes,
+) -> Response {
     let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
     let mut request = shared
         .client
         .request(method, format!("{}{path}", shared.upstream))
         .body(body);
-    for (name, value) in &headers {
+    for (name, value) in headers {
         if name != "host" && name != "content-length" {
             request = request.header(name, value);
         }
@@ -194,15 +284,8 @@ fn describe(uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Call {
             .unwrap_or_default()
             .to_owned()
     };
-    // Credential=AKID/20240101/us-east-1/sts/aws4_request
-    let authorization = header("authorization");
-    let scope: Vec<&str> = authorization
-        .split("Credential=")
-        .nth(1)
-        .and_then(|rest| rest.split([',', ' ']).next())
-        .map(|credential| credential.split('/').collect())
-        .unwrap_or_default();
-    let part = |index: usize| scope.get(index).copied().unwrap_or_default().to_owned();
+    let scope = credential_scope(headers);
+    let part = |index: usize| scope.get(index).cloned().unwrap_or_default();
     let params: BTreeMap<String, String> =
         if header("content-type").starts_with("application/x-www-form-urlencoded") {
             url_decode_form(&String::from_utf8_lossy(body))
