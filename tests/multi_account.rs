@@ -602,3 +602,67 @@ async fn benchmark_three_accounts_four_regions() {
         );
     }
 }
+
+/// The whole command, `resync --dry-run`, on an organisation whose first member refuses
+/// the read role: the others' entities are printed with relations to their own
+/// accounts, the refused account is named on stderr, and the exit code is 1.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dry_run_over_an_organization_reports_the_refused_account_and_exits_1() {
+    let org = organization(&REGIONS, 1).await;
+    let proxy = AwsProxy::start(&org.moto.endpoint()).await;
+    let refused = org.members[0].clone();
+    let refused_arn = format!("arn:aws:iam::{refused}:role/{READ_ROLE}");
+    proxy.answer(move |call| {
+        (call.operation == "AssumeRole" && call.params.get("RoleArn") == Some(&refused_arn))
+            .then(|| sts_access_denied("not authorized to perform: sts:AssumeRole"))
+    });
+    let home = tempfile::tempdir().expect("empty HOME");
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_port-aws-sync"));
+    command
+        .args(["resync", "--dry-run"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", home.path())
+        .env("AWS_ENDPOINT_URL", proxy.endpoint())
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_REGIONS", REGIONS.join(","))
+        .env("ACCOUNT_STRATEGY", "organization")
+        .env("AWS_MAX_ATTEMPTS", "1");
+    let output = tokio::task::spawn_blocking(move || command.output())
+        .await
+        .expect("join")
+        .expect("run port-aws-sync");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "stderr:\n{stderr}");
+    assert!(
+        stderr.contains(&refused),
+        "stderr names the account:\n{stderr}"
+    );
+
+    let mut certificate_accounts = BTreeMap::new();
+    let mut account_entities = BTreeSet::new();
+    for line in stdout.lines() {
+        let entity: Value = serde_json::from_str(line).expect("NDJSON");
+        match entity["blueprint"].as_str() {
+            Some("acmCertificate") => {
+                let arn = entity["identifier"].as_str().expect("identifier");
+                let owner = arn.split(':').nth(4).expect("account in ARN").to_owned();
+                assert_eq!(entity["relations"]["account"], owner.as_str(), "{entity}");
+                *certificate_accounts.entry(owner).or_insert(0) += 1;
+            }
+            Some("awsAccount") => {
+                account_entities.insert(entity["identifier"].as_str().unwrap().to_owned());
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(
+        certificate_accounts,
+        BTreeMap::from([(MANAGEMENT.to_owned(), 2), (org.members[1].clone(), 2)])
+    );
+    assert_eq!(account_entities, org.accounts().into_iter().collect());
+}

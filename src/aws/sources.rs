@@ -104,8 +104,18 @@ impl AwsSources {
     /// operation timeout, validates region names and that credentials can be resolved,
     /// without calling any AWS API.
     pub async fn load(settings: &AwsSettings) -> Result<Self, AwsSetupError> {
+        let mut retry = RetryConfig::adaptive();
+        // An explicit retry config replaces the one aws-config reads from the
+        // environment; keep the user's AWS_MAX_ATTEMPTS.
+        if let Some(attempts) = std::env::var("AWS_MAX_ATTEMPTS")
+            .ok()
+            .and_then(|value| value.trim().parse::<u32>().ok())
+            .filter(|attempts| *attempts >= 1)
+        {
+            retry = retry.with_max_attempts(attempts);
+        }
         let loader = aws_config::defaults(BehaviorVersion::latest())
-            .retry_config(RetryConfig::adaptive())
+            .retry_config(retry)
             .timeout_config(
                 TimeoutConfig::builder()
                     .operation_timeout(settings.operation_timeout)
