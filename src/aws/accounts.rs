@@ -8,7 +8,7 @@
 use aws_sdk_organizations::config::Region;
 use aws_sdk_organizations::error::SdkError;
 use aws_sdk_organizations::operation::list_accounts::{ListAccountsError, ListAccountsOutput};
-use aws_sdk_organizations::types::Account;
+use aws_sdk_organizations::types::{Account, AccountState, AccountStatus};
 use futures::stream::{self, BoxStream, StreamExt};
 
 use super::errors::{ScopeError, describe_sdk_error};
@@ -115,6 +115,64 @@ impl Listing {
             .wrap(own_account_item(&self.caller));
         page(KIND, &self.account.account_id, &self.region, vec![item])
     }
+}
+
+/// Every account of the organisation (every ListAccounts page), read with `config`.
+pub(crate) async fn list_all(
+    config: &aws_types::SdkConfig,
+    region: &str,
+) -> Result<Vec<Account>, String> {
+    let config = aws_sdk_organizations::config::Builder::from(config)
+        .region(Region::new(region.to_owned()))
+        .build();
+    let client = aws_sdk_organizations::Client::from_conf(config);
+    let mut pages = client.list_accounts().into_paginator().send();
+    let mut accounts = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|error| describe_sdk_error("ListAccounts", &error))?;
+        accounts.extend(page.accounts.unwrap_or_default());
+    }
+    Ok(accounts)
+}
+
+/// An account we can read: State ACTIVE, or Status ACTIVE where AWS reports no State
+/// (older responses carry only the deprecated Status).
+pub(crate) fn is_active(account: &Account) -> bool {
+    match &account.state {
+        Some(state) => *state == AccountState::Active,
+        None => account.status == Some(AccountStatus::Active),
+    }
+}
+
+/// Listed accounts as pages of `AWS::Organizations::Account` items, `__AccountId` being
+/// the account that listed them.
+pub(crate) fn pages_of(
+    listed_by: AccountContext,
+    region: String,
+    accounts: Vec<Account>,
+) -> BoxStream<'static, Result<Page, ScopeError>> {
+    const PER_PAGE: usize = 100;
+    let chunks: Vec<Vec<Account>> = accounts.chunks(PER_PAGE).map(<[Account]>::to_vec).collect();
+    stream::iter(chunks)
+        .map(move |chunk| {
+            let origin = listed_by.origin(KIND, &region);
+            let items = chunk
+                .iter()
+                .map(|member| origin.wrap(account_item(member)))
+                .collect();
+            Ok(page(KIND, &listed_by.account_id, &region, items))
+        })
+        .boxed()
+}
+
+/// An account known only by its id (an ACCOUNT_ROLE_ARNS target).
+pub(crate) fn bare_account_page(account: &AccountContext, partition: &str, region: &str) -> Page {
+    let caller = CallerIdentity {
+        account_id: account.account_id.clone(),
+        arn: format!("arn:{partition}:iam::{}:root", account.account_id),
+    };
+    let item = account.origin(KIND, region).wrap(own_account_item(&caller));
+    page(KIND, &account.account_id, region, vec![item])
 }
 
 fn means_no_organization_access(error: &SdkError<ListAccountsError>) -> bool {
@@ -242,6 +300,28 @@ mod tests {
         assert!(!means_no_organization_access(&SdkError::timeout_error(
             "slow"
         )));
+    }
+
+    #[test]
+    fn only_active_accounts_are_read() {
+        let with = |state: Option<AccountState>, status: Option<AccountStatus>| {
+            Account::builder()
+                .id("111111111111")
+                .set_state(state)
+                .set_status(status)
+                .build()
+        };
+        assert!(is_active(&with(Some(AccountState::Active), None)));
+        assert!(is_active(&with(None, Some(AccountStatus::Active))));
+        // State wins over Status when both are present.
+        assert!(!is_active(&with(
+            Some(AccountState::Suspended),
+            Some(AccountStatus::Active)
+        )));
+        assert!(!is_active(&with(Some(AccountState::PendingClosure), None)));
+        assert!(!is_active(&with(Some(AccountState::Closed), None)));
+        assert!(!is_active(&with(None, Some(AccountStatus::Suspended))));
+        assert!(!is_active(&with(None, None)));
     }
 
     #[test]

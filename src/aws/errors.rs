@@ -72,15 +72,35 @@ where
     match (error.code(), error.message()) {
         (Some(code), Some(message)) => format!("{operation}: {code}: {message}"),
         (Some(code), None) => format!("{operation}: {code}"),
-        _ => match error.raw_response() {
-            Some(response) => format!(
+        _ => match (assume_role_refusal(error), error.raw_response()) {
+            (Some(refusal), _) => format!("{operation}: could not assume the role: {refusal}"),
+            (None, Some(response)) => format!(
                 "{operation}: HTTP {} without an AWS error code ({})",
                 response.status().as_u16(),
                 error_chain(error)
             ),
-            None => format!("{operation}: {}", error_chain(error)),
+            (None, None) => format!("{operation}: {}", error_chain(error)),
         },
     }
+}
+
+/// `"<code>: <message>"` of an STS AssumeRole refusal somewhere in `error`'s chain: a
+/// call made with assumed-role credentials fails before it is sent when the role cannot
+/// be assumed, and the SDK buries the reason several errors deep.
+fn assume_role_refusal(error: &(dyn std::error::Error + 'static)) -> Option<String> {
+    use aws_sdk_sts::operation::assume_role::AssumeRoleError;
+    let mut current = Some(error);
+    while let Some(cause) = current {
+        if let Some(refusal) = cause.downcast_ref::<AssumeRoleError>() {
+            return Some(match (refusal.code(), refusal.message()) {
+                (Some(code), Some(message)) => format!("{code}: {message}"),
+                (Some(code), None) => code.to_owned(),
+                _ => refusal.to_string(),
+            });
+        }
+        current = cause.source();
+    }
+    None
 }
 
 /// `outer: inner: innermost`: each error's own message, once. Unlike the SDK's

@@ -17,8 +17,10 @@ mod sources;
 
 pub use errors::{AwsSetupError, ScopeError};
 pub use identity::CallerIdentity;
-pub use settings::{AwsSettings, parse_region_list};
-pub use sources::{AwsSources, CREDENTIALS_CHECK_TIMEOUT};
+pub use settings::{
+    AccountStrategy, AwsSettings, account_of_role_arn, parse_region_list, role_arn,
+};
+pub use sources::{AwsSources, CREDENTIALS_CHECK_TIMEOUT, RegionFilter, every_region};
 
 /// Kinds we sync; as_str() gives the Ocean kind name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

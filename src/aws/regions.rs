@@ -20,9 +20,86 @@ pub fn is_valid_region_name(name: &str) -> bool {
     REGION_NAME.is_match(name)
 }
 
+/// The regions enabled in the account `config` reads (Account ListRegions with
+/// ENABLED and ENABLED_BY_DEFAULT, every page), sorted. Called in `home_region`: the
+/// Account API is global.
+pub(crate) async fn enabled_regions(
+    config: &aws_types::SdkConfig,
+    home_region: &str,
+) -> Result<Vec<String>, String> {
+    use aws_sdk_account::types::RegionOptStatus;
+    let config = aws_sdk_account::config::Builder::from(config)
+        .region(aws_sdk_account::config::Region::new(home_region.to_owned()))
+        .build();
+    let client = aws_sdk_account::Client::from_conf(config);
+    let mut pages = client
+        .list_regions()
+        .region_opt_status_contains(RegionOptStatus::Enabled)
+        .region_opt_status_contains(RegionOptStatus::EnabledByDefault)
+        .into_paginator()
+        .send();
+    let mut names = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page =
+            page.map_err(|error| super::errors::describe_sdk_error("ListRegions", &error))?;
+        names.extend(enabled_region_names(page.regions()));
+    }
+    names.sort();
+    names.dedup();
+    Ok(names)
+}
+
+/// The names of the enabled regions of a ListRegions page. The request already asks
+/// for enabled ones only; the status is checked again so a region being disabled or
+/// enabled (ENABLING, DISABLING) is never read half-way. Unknown shapes are dropped.
+pub(crate) fn enabled_region_names(regions: &[aws_sdk_account::types::Region]) -> Vec<String> {
+    use aws_sdk_account::types::RegionOptStatus;
+    regions
+        .iter()
+        .filter(|region| {
+            matches!(
+                region.region_opt_status(),
+                Some(RegionOptStatus::Enabled | RegionOptStatus::EnabledByDefault) | None
+            )
+        })
+        .filter_map(|region| region.region_name())
+        .filter(|name| {
+            let valid = is_valid_region_name(name);
+            if !valid {
+                tracing::warn!(
+                    region = name,
+                    "ListRegions returned an unexpected region name; skipped"
+                );
+            }
+            valid
+        })
+        .map(str::to_owned)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
-    use super::is_valid_region_name;
+    use super::{enabled_region_names, is_valid_region_name};
+
+    #[test]
+    fn list_regions_keeps_enabled_regions_only() {
+        use aws_sdk_account::types::{Region, RegionOptStatus};
+        let region = |name: &str, status: RegionOptStatus| {
+            Region::builder()
+                .region_name(name)
+                .region_opt_status(status)
+                .build()
+        };
+        let page = [
+            region("us-east-1", RegionOptStatus::EnabledByDefault),
+            region("af-south-1", RegionOptStatus::Enabled),
+            region("ap-east-1", RegionOptStatus::Disabled),
+            region("me-south-1", RegionOptStatus::Enabling),
+            region("eu-south-1", RegionOptStatus::Disabling),
+            region("not-a-region", RegionOptStatus::Enabled),
+        ];
+        assert_eq!(enabled_region_names(&page), ["us-east-1", "af-south-1"]);
+    }
 
     #[test]
     fn accepts_real_regions_of_every_partition() {

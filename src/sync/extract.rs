@@ -2,12 +2,14 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use std::sync::Arc;
+
 use futures::StreamExt;
-use futures::stream::select_all;
 use serde::Serialize;
 
-use crate::aws::{AwsSources, Kind, Page, ScopeError};
+use crate::aws::{AwsSources, Kind, Page, RegionFilter, ScopeError};
 use crate::entity::Entity;
+use crate::mapping::config::RegionPolicy;
 use crate::mapping::{ItemFailure, KindStats, Mapping, Outcome, Transformer};
 
 /// How many item failures are logged one by one; the rest are only counted.
@@ -63,7 +65,12 @@ pub async fn extract(
     for kind in kinds {
         extraction.kinds.entry(*kind).or_default();
     }
-    let mut pages = select_all(kinds.iter().map(|kind| sources.fetch(*kind)));
+    let mut pages = sources.fetch_kinds(
+        kinds
+            .iter()
+            .map(|kind| (*kind, region_filter(mapping, *kind)))
+            .collect(),
+    );
     while let Some(result) = pages.next().await {
         match result {
             Ok(page) => map_page(&mut transformer, &page, &mut extraction, &mut on_entity),
@@ -83,6 +90,28 @@ pub async fn extract(
         }
     }
     extraction
+}
+
+/// The regions a kind is fetched in, from the `selector.regionPolicy` of the mapping's
+/// resources of that kind: a region is fetched when any of them allows it. One
+/// resource without a policy allows every region.
+pub fn region_filter(mapping: &Mapping, kind: Kind) -> RegionFilter {
+    let policies: Vec<Option<RegionPolicy>> = mapping
+        .resources_for(kind.as_str())
+        .map(|resource| resource.region_policy.clone())
+        .collect();
+    Arc::new(move |region: &str| {
+        policies.is_empty()
+            || policies
+                .iter()
+                .any(|policy| policy.as_ref().is_none_or(|p| policy_allows(p, region)))
+    })
+}
+
+/// Ocean's semantics: `deny` wins; an empty `allow` allows every region.
+pub fn policy_allows(policy: &RegionPolicy, region: &str) -> bool {
+    !policy.deny.iter().any(|denied| denied == region)
+        && (policy.allow.is_empty() || policy.allow.iter().any(|allowed| allowed == region))
 }
 
 fn map_page(
@@ -106,5 +135,62 @@ fn map_page(
                 }
             }
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy(allow: &[&str], deny: &[&str]) -> RegionPolicy {
+        RegionPolicy {
+            allow: allow.iter().map(|r| (*r).to_owned()).collect(),
+            deny: deny.iter().map(|r| (*r).to_owned()).collect(),
+        }
+    }
+
+    #[test]
+    fn deny_wins_and_empty_allow_allows_all() {
+        assert!(policy_allows(&policy(&[], &[]), "eu-west-1"));
+        assert!(policy_allows(&policy(&["eu-west-1"], &[]), "eu-west-1"));
+        assert!(!policy_allows(&policy(&["eu-west-1"], &[]), "us-east-1"));
+        assert!(!policy_allows(&policy(&[], &["us-east-1"]), "us-east-1"));
+        assert!(policy_allows(&policy(&[], &["us-east-1"]), "eu-west-1"));
+        assert!(!policy_allows(
+            &policy(&["us-east-1"], &["us-east-1"]),
+            "us-east-1"
+        ));
+    }
+
+    fn mapping(text: &str) -> Mapping {
+        Mapping::from_yaml(text, std::path::Path::new("mapping.yml")).unwrap()
+    }
+
+    #[test]
+    fn a_region_is_fetched_when_any_resource_of_the_kind_allows_it() {
+        let mapping = mapping(
+            r#"
+resources:
+  - kind: AWS::ACM::Certificate
+    selector:
+      query: 'true'
+      regionPolicy: {allow: [eu-west-1]}
+    port: {entity: {mappings: {identifier: .CertificateArn, blueprint: '"a"'}}}
+  - kind: AWS::ACM::Certificate
+    selector:
+      query: 'true'
+      regionPolicy: {allow: [us-east-1, eu-west-2], deny: [eu-west-2]}
+    port: {entity: {mappings: {identifier: .CertificateArn, blueprint: '"b"'}}}
+  - kind: AWS::SecretsManager::Secret
+    port: {entity: {mappings: {identifier: .ARN, blueprint: '"c"'}}}
+"#,
+        );
+        let acm = region_filter(&mapping, Kind::AcmCertificate);
+        assert!(acm("eu-west-1"));
+        assert!(acm("us-east-1"));
+        assert!(!acm("eu-west-2"));
+        assert!(!acm("ap-south-1"));
+        let secrets = region_filter(&mapping, Kind::Secret);
+        assert!(secrets("ap-south-1"));
     }
 }

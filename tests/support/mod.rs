@@ -2,5 +2,6 @@
 // Each test file compiles this module on its own and uses only part of it.
 #![allow(dead_code)]
 
+pub mod aws_proxy;
 pub mod certs;
 pub mod moto;

@@ -1,0 +1,668 @@
+//! Many accounts, many regions: `AwsSources` against moto, through a recording proxy.
+//!
+//! moto keeps separate state per account and maps credentials obtained by AssumeRole to
+//! the account of the role ARN, so an organisation of three accounts is real enough:
+//! each account is seeded through its own assumed-role credentials and read back
+//! through the strategies. What moto cannot do is stood in for by the proxy
+//! (`support::aws_proxy`): refusing an AssumeRole or a region (moto allows every call)
+//! and answering Account ListRegions (moto does not implement it).
+
+mod support;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::Instant;
+
+use aws_config::BehaviorVersion;
+use aws_config::retry::RetryConfig;
+use aws_sdk_acm::primitives::Blob;
+use aws_sdk_sts::config::{Credentials, Region};
+use aws_types::SdkConfig;
+use futures::StreamExt;
+use port_aws_sync::aws::{
+    AccountStrategy, AwsSettings, AwsSources, Kind, Page, RegionFilter, ScopeError, every_region,
+};
+use serde_json::Value;
+use support::aws_proxy::{AwsProxy, Canned, json_access_denied, sts_access_denied};
+use support::certs::{KeySpec, self_signed};
+use support::moto::{ACCOUNT_ID as MANAGEMENT, Moto, credentials};
+
+const REGIONS: [&str; 2] = ["eu-west-1", "us-east-1"];
+const READ_ROLE: &str = "port-aws-sync-read";
+
+/// moto with an organisation (the management account and two members), each account
+/// holding one certificate and `secrets` secrets in each of `regions`.
+struct Org {
+    moto: Moto,
+    members: Vec<String>,
+}
+
+impl Org {
+    fn accounts(&self) -> Vec<String> {
+        let mut all = vec![MANAGEMENT.to_owned()];
+        all.extend(self.members.iter().cloned());
+        all
+    }
+}
+
+async fn organization(regions: &[&str], secrets: usize) -> Org {
+    let moto = Moto::start();
+    let management = moto.sdk_config("us-east-1").await;
+    let client = aws_sdk_organizations::Client::new(&management);
+    client
+        .create_organization()
+        .feature_set(aws_sdk_organizations::types::OrganizationFeatureSet::All)
+        .send()
+        .await
+        .expect("create organization");
+    let mut members = Vec::new();
+    for n in 0..2 {
+        let created = client
+            .create_account()
+            .account_name(format!("member-{n}"))
+            .email(format!("member-{n}@example.com"))
+            .send()
+            .await
+            .expect("create account");
+        members.push(
+            created
+                .create_account_status
+                .and_then(|status| status.account_id)
+                .expect("moto creates accounts at once"),
+        );
+    }
+    let org = Org { moto, members };
+    let certificate = self_signed(KeySpec::Rsa(2048), "multi.example.com");
+    for account in org.accounts() {
+        for region in regions {
+            let config = account_config(&org.moto, &account, region).await;
+            aws_sdk_acm::Client::new(&config)
+                .import_certificate()
+                .certificate(Blob::new(certificate.certificate_pem.clone()))
+                .private_key(Blob::new(certificate.private_key_pem.clone()))
+                .send()
+                .await
+                .expect("import certificate");
+            let secrets_client = aws_sdk_secretsmanager::Client::new(&config);
+            for n in 0..secrets {
+                secrets_client
+                    .create_secret()
+                    .name(format!("app/{account}/{region}/{n}"))
+                    .secret_string("never read")
+                    .send()
+                    .await
+                    .expect("create secret");
+            }
+        }
+    }
+    org
+}
+
+/// SDK config acting in `account`: the static credentials for the management account,
+/// credentials of a role assumed in it for the others (moto needs no role to exist).
+async fn account_config(moto: &Moto, account: &str, region: &str) -> SdkConfig {
+    let base = moto.sdk_config(region).await;
+    if account == MANAGEMENT {
+        return base;
+    }
+    let assumed = aws_sdk_sts::Client::new(&base)
+        .assume_role()
+        .role_arn(format!(
+            "arn:aws:iam::{account}:role/OrganizationAccountAccessRole"
+        ))
+        .role_session_name("seed")
+        .send()
+        .await
+        .expect("assume role for seeding")
+        .credentials
+        .expect("assumed credentials");
+    moto.config_loader(region)
+        .credentials_provider(Credentials::new(
+            assumed.access_key_id,
+            assumed.secret_access_key,
+            Some(assumed.session_token),
+            None,
+            "seed",
+        ))
+        .load()
+        .await
+}
+
+fn org_settings(regions: &[&str]) -> AwsSettings {
+    AwsSettings {
+        regions: Some(regions.iter().map(|r| (*r).to_owned()).collect()),
+        account_strategy: AccountStrategy::Organization,
+        ..AwsSettings::default()
+    }
+}
+
+async fn sources_through(proxy: &AwsProxy, settings: &AwsSettings) -> AwsSources {
+    let loader = aws_config::defaults(BehaviorVersion::latest())
+        .empty_test_environment()
+        .endpoint_url(proxy.endpoint())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(credentials())
+        .retry_config(RetryConfig::standard().with_max_attempts(1));
+    AwsSources::load_with(loader, settings)
+        .await
+        .expect("sources load")
+}
+
+async fn fetch(
+    sources: &AwsSources,
+    kinds: Vec<(Kind, RegionFilter)>,
+) -> (Vec<Page>, Vec<ScopeError>) {
+    let mut pages = Vec::new();
+    let mut errors = Vec::new();
+    let mut stream = sources.fetch_kinds(kinds);
+    while let Some(result) = stream.next().await {
+        match result {
+            Ok(page) => pages.push(page),
+            Err(error) => errors.push(error),
+        }
+    }
+    (pages, errors)
+}
+
+fn all_kinds() -> Vec<(Kind, RegionFilter)> {
+    Kind::ALL.into_iter().map(|k| (k, every_region())).collect()
+}
+
+/// (account, region) of every item of `kind`, checking each item's envelope against
+/// its own ARN: `__AccountId` is the account the item lives in.
+fn scopes_of(pages: &[Page], kind: Kind) -> BTreeMap<(String, String), usize> {
+    let arn_field = match kind {
+        Kind::AcmCertificate => "CertificateArn",
+        Kind::Secret => "ARN",
+        Kind::Account => "Arn",
+    };
+    let mut scopes = BTreeMap::new();
+    for page in pages.iter().filter(|page| page.kind == kind) {
+        for item in &page.items {
+            let account = item["__AccountId"].as_str().expect("__AccountId");
+            let region = item["__Region"].as_str().expect("__Region");
+            assert_eq!(account, page.account_id, "{item:#}");
+            assert_eq!(region, page.region, "{item:#}");
+            assert_eq!(item["__ExtraContext"]["AccountId"], account);
+            if kind != Kind::Account {
+                let arn: Vec<&str> = item[arn_field].as_str().expect("ARN").split(':').collect();
+                assert_eq!(arn[3], region, "region in {item:#}");
+                assert_eq!(arn[4], account, "account in {item:#}");
+            }
+            *scopes
+                .entry((account.to_owned(), region.to_owned()))
+                .or_default() += 1;
+        }
+    }
+    scopes
+}
+
+fn expected_scopes(
+    accounts: &[String],
+    regions: &[&str],
+    per_scope: usize,
+) -> BTreeMap<(String, String), usize> {
+    accounts
+        .iter()
+        .flat_map(|account| {
+            regions
+                .iter()
+                .map(move |region| ((account.clone(), (*region).to_owned()), per_scope))
+        })
+        .collect()
+}
+
+fn assume_role_calls(proxy: &AwsProxy) -> Vec<BTreeMap<String, String>> {
+    proxy
+        .calls()
+        .into_iter()
+        .filter(|call| call.operation == "AssumeRole")
+        .map(|call| call.params)
+        .collect()
+}
+
+fn account_ids(pages: &[Page]) -> BTreeSet<String> {
+    pages
+        .iter()
+        .filter(|page| page.kind == Kind::Account)
+        .flat_map(|page| &page.items)
+        .map(|item| item["Id"].as_str().expect("Id").to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn organization_reads_every_account_through_its_role_once() {
+    let org = organization(&REGIONS, 2).await;
+    let proxy = AwsProxy::start(&org.moto.endpoint()).await;
+    let settings = AwsSettings {
+        external_id: Some("port-external".to_owned()),
+        ..org_settings(&REGIONS)
+    };
+    let sources = sources_through(&proxy, &settings).await;
+
+    let (pages, errors) = fetch(&sources, all_kinds()).await;
+    assert!(errors.is_empty(), "{errors:#?}");
+    let accounts = org.accounts();
+    assert_eq!(
+        scopes_of(&pages, Kind::AcmCertificate),
+        expected_scopes(&accounts, &REGIONS, 1)
+    );
+    assert_eq!(
+        scopes_of(&pages, Kind::Secret),
+        expected_scopes(&accounts, &REGIONS, 2)
+    );
+    // Account entities: listed once, from the management account, not per member.
+    let account_items: Vec<&Value> = pages
+        .iter()
+        .filter(|page| page.kind == Kind::Account)
+        .flat_map(|page| &page.items)
+        .collect();
+    assert_eq!(account_items.len(), 3);
+    assert_eq!(
+        account_ids(&pages),
+        accounts.iter().cloned().collect::<BTreeSet<_>>()
+    );
+    for item in &account_items {
+        assert_eq!(item["__AccountId"], MANAGEMENT);
+        assert_eq!(item["State"], "ACTIVE");
+    }
+    assert_eq!(proxy.counts()["organizations:ListAccounts"], 1);
+
+    // One AssumeRole per member (two kinds × two regions share it), none for the
+    // management account, which is read with the caller's credentials.
+    let assumed = assume_role_calls(&proxy);
+    let mut roles: Vec<(String, String, String)> = assumed
+        .iter()
+        .map(|params| {
+            (
+                params["RoleArn"].clone(),
+                params["RoleSessionName"].clone(),
+                params["ExternalId"].clone(),
+            )
+        })
+        .collect();
+    roles.sort();
+    let mut expected: Vec<(String, String, String)> = org
+        .members
+        .iter()
+        .map(|member| {
+            (
+                format!("arn:aws:iam::{member}:role/{READ_ROLE}"),
+                format!("port-aws-sync-{member}"),
+                "port-external".to_owned(),
+            )
+        })
+        .collect();
+    expected.sort();
+    assert_eq!(roles, expected);
+
+    // A second resync reuses the cached credentials: no new AssumeRole.
+    proxy.clear_calls();
+    let (pages, errors) = fetch(&sources, all_kinds()).await;
+    assert!(errors.is_empty(), "{errors:#?}");
+    assert_eq!(scopes_of(&pages, Kind::Secret).len(), 6);
+    assert!(assume_role_calls(&proxy).is_empty(), "{:?}", proxy.counts());
+}
+
+#[tokio::test]
+async fn a_refused_role_and_a_denied_region_are_reported_and_the_rest_is_delivered() {
+    let org = organization(&REGIONS, 1).await;
+    let proxy = AwsProxy::start(&org.moto.endpoint()).await;
+    let refused = org.members[0].clone();
+    let healthy = org.members[1].clone();
+    let refused_arn = format!("arn:aws:iam::{refused}:role/{READ_ROLE}");
+    proxy.answer(move |call| {
+        (call.operation == "AssumeRole" && call.params.get("RoleArn") == Some(&refused_arn))
+            .then(|| sts_access_denied("not authorized to perform: sts:AssumeRole"))
+    });
+    // The healthy member's Secrets Manager denies us in us-east-1 (an SCP, say). moto
+    // tells accounts apart by access key, and the sources assume the member's role once
+    // and keep its credentials, so a first pass learns which key reads that member.
+    let denied_key: Arc<std::sync::Mutex<Option<String>>> = Arc::default();
+    {
+        let healthy = healthy.clone();
+        let denied_key = denied_key.clone();
+        proxy.answer(move |call| {
+            let key = denied_key.lock().unwrap().clone();
+            (call.service == "secretsmanager"
+                && call.region == "us-east-1"
+                && key.is_some_and(|key| key == call.access_key))
+            .then(|| json_access_denied(&format!("denied in {healthy}")))
+        });
+    }
+    let sources = sources_through(&proxy, &org_settings(&REGIONS)).await;
+    let (first_pages, _) = fetch(&sources, vec![(Kind::AcmCertificate, every_region())]).await;
+    assert!(!first_pages.is_empty());
+    let member_keys: BTreeSet<String> = proxy
+        .calls()
+        .iter()
+        .filter(|call| call.operation == "ListCertificates" && call.access_key != "testing")
+        .map(|call| call.access_key.clone())
+        .collect();
+    assert_eq!(member_keys.len(), 1, "only the healthy member was read");
+    *denied_key.lock().unwrap() = member_keys.into_iter().next();
+
+    let (pages, mut errors) = fetch(&sources, all_kinds()).await;
+    errors.sort_by(|a, b| (a.kind, &a.region).cmp(&(b.kind, &b.region)));
+    let summary: Vec<(Kind, String, Option<String>)> = errors
+        .iter()
+        .map(|error| (error.kind, error.account_id.clone(), error.region.clone()))
+        .collect();
+    assert_eq!(
+        summary,
+        vec![
+            (Kind::AcmCertificate, refused.clone(), None),
+            (Kind::Secret, refused.clone(), None),
+            (Kind::Secret, healthy.clone(), Some("us-east-1".to_owned())),
+        ],
+        "{errors:#?}"
+    );
+    eprintln!("refused role: {}\ndenied region: {}", errors[0], errors[2]);
+    assert!(errors[0].message.contains("AccessDenied"), "{}", errors[0]);
+    assert!(
+        errors[0].message.contains(&format!("role/{READ_ROLE}")),
+        "{}",
+        errors[0]
+    );
+    assert!(
+        errors[2].message.contains("AccessDeniedException"),
+        "{}",
+        errors[2]
+    );
+
+    let delivered = [MANAGEMENT.to_owned(), healthy.clone()];
+    assert_eq!(
+        scopes_of(&pages, Kind::AcmCertificate),
+        expected_scopes(&delivered, &REGIONS, 1)
+    );
+    let mut secrets = expected_scopes(&delivered, &REGIONS, 1);
+    secrets.remove(&(healthy.clone(), "us-east-1".to_owned()));
+    assert_eq!(scopes_of(&pages, Kind::Secret), secrets);
+    // The refused account is still an account entity: it exists in the organisation.
+    assert!(account_ids(&pages).contains(&refused));
+}
+
+#[tokio::test]
+async fn account_filters_leave_accounts_out_without_failures() {
+    let org = organization(&REGIONS, 1).await;
+    let proxy = AwsProxy::start(&org.moto.endpoint()).await;
+    let excluded = org.members[0].clone();
+    let kept = org.members[1].clone();
+    let settings = AwsSettings {
+        exclude_account_ids: BTreeSet::from([excluded.clone()]),
+        ..org_settings(&REGIONS)
+    };
+    let sources = sources_through(&proxy, &settings).await;
+    let (pages, errors) = fetch(&sources, all_kinds()).await;
+    assert!(errors.is_empty(), "{errors:#?}");
+    let read = [MANAGEMENT.to_owned(), kept.clone()];
+    assert_eq!(
+        scopes_of(&pages, Kind::Secret),
+        expected_scopes(&read, &REGIONS, 1)
+    );
+    assert_eq!(account_ids(&pages), read.iter().cloned().collect());
+    assert!(
+        assume_role_calls(&proxy)
+            .iter()
+            .all(|params| !params["RoleArn"].contains(&excluded))
+    );
+
+    // ACCOUNT_IDS: only the listed ones.
+    let settings = AwsSettings {
+        account_ids: Some(BTreeSet::from([excluded.clone()])),
+        ..org_settings(&REGIONS)
+    };
+    let sources = sources_through(&proxy, &settings).await;
+    let (pages, errors) = fetch(&sources, all_kinds()).await;
+    assert!(errors.is_empty(), "{errors:#?}");
+    assert_eq!(
+        scopes_of(&pages, Kind::AcmCertificate),
+        expected_scopes(std::slice::from_ref(&excluded), &REGIONS, 1)
+    );
+    assert_eq!(account_ids(&pages), BTreeSet::from([excluded]));
+}
+
+#[tokio::test]
+async fn role_arn_list_reads_exactly_those_accounts() {
+    let org = organization(&REGIONS, 1).await;
+    let proxy = AwsProxy::start(&org.moto.endpoint()).await;
+    let arns: Vec<String> = org
+        .members
+        .iter()
+        .map(|member| format!("arn:aws:iam::{member}:role/custom-reader"))
+        .collect();
+    let settings = AwsSettings {
+        regions: Some(vec!["eu-west-1".to_owned()]),
+        account_strategy: AccountStrategy::RoleArns(arns),
+        ..AwsSettings::default()
+    };
+    let sources = sources_through(&proxy, &settings).await;
+    let (pages, errors) = fetch(&sources, all_kinds()).await;
+    assert!(errors.is_empty(), "{errors:#?}");
+    assert_eq!(
+        scopes_of(&pages, Kind::Secret),
+        expected_scopes(&org.members, &["eu-west-1"], 1)
+    );
+    // Account entities: the listed accounts, each under its own id.
+    assert_eq!(account_ids(&pages), org.members.iter().cloned().collect());
+    assert!(!proxy.counts().contains_key("organizations:ListAccounts"));
+}
+
+#[tokio::test]
+async fn accounts_and_regions_run_side_by_side_within_their_bounds() {
+    const FOUR: [&str; 4] = ["eu-west-1", "us-east-1", "us-west-2", "ap-south-1"];
+    let org = organization(&FOUR, 1).await;
+    let proxy = AwsProxy::start(&org.moto.endpoint()).await;
+    proxy.delay_list_calls(std::time::Duration::from_millis(150));
+    let settings = AwsSettings {
+        max_concurrent_accounts: 2,
+        region_concurrency: 3,
+        ..org_settings(&FOUR)
+    };
+    let sources = sources_through(&proxy, &settings).await;
+    let (pages, errors) = fetch(&sources, all_kinds()).await;
+    assert!(errors.is_empty(), "{errors:#?}");
+    assert_eq!(scopes_of(&pages, Kind::Secret).len(), 12);
+    // 3 accounts × 4 regions × 2 kinds = 24 scopes of 150 ms each: bounded by 2
+    // accounts and 3 scopes per account, and reaching both bounds.
+    assert_eq!(
+        proxy.overlap(),
+        support::aws_proxy::Overlap {
+            accounts: 2,
+            per_account: 3
+        }
+    );
+}
+
+fn list_regions_answer(
+    regions: &'static [&'static str],
+) -> impl Fn(&support::aws_proxy::Call) -> Option<Canned> {
+    move |call| {
+        (call.service == "account" && call.operation.eq_ignore_ascii_case("listRegions")).then(
+            || {
+                let regions: Vec<Value> = regions
+                    .iter()
+                    .map(|name| serde_json::json!({"RegionName": name, "RegionOptStatus": "ENABLED_BY_DEFAULT"}))
+                    .collect();
+                Canned {
+                    status: 200,
+                    content_type: "application/json",
+                    body: serde_json::json!({ "Regions": regions }).to_string(),
+                }
+            },
+        )
+    }
+}
+
+#[tokio::test]
+async fn all_regions_are_discovered_per_account_and_region_policies_narrow_each_kind() {
+    const SEEDED: [&str; 3] = ["eu-west-1", "us-east-1", "ap-south-1"];
+    let org = organization(&SEEDED, 1).await;
+    let proxy = AwsProxy::start(&org.moto.endpoint()).await;
+    // moto has no Account ListRegions: the proxy answers it as AWS would.
+    proxy.answer(list_regions_answer(&SEEDED));
+    let settings = AwsSettings {
+        regions: None,
+        all_regions: true,
+        ..org_settings(&[])
+    };
+    let sources = sources_through(&proxy, &settings).await;
+
+    // Certificates: allow eu-west-1 and ap-south-1 but deny ap-south-1 → eu-west-1 only.
+    // Secrets: deny eu-west-1 → the other two.
+    let acm: RegionFilter = Arc::new(|region: &str| region == "eu-west-1");
+    let secrets: RegionFilter = Arc::new(|region: &str| region != "eu-west-1");
+    let (pages, errors) = fetch(
+        &sources,
+        vec![(Kind::AcmCertificate, acm), (Kind::Secret, secrets)],
+    )
+    .await;
+    assert!(errors.is_empty(), "{errors:#?}");
+    let accounts = org.accounts();
+    assert_eq!(
+        scopes_of(&pages, Kind::AcmCertificate),
+        expected_scopes(&accounts, &["eu-west-1"], 1)
+    );
+    assert_eq!(
+        scopes_of(&pages, Kind::Secret),
+        expected_scopes(&accounts, &["us-east-1", "ap-south-1"], 1)
+    );
+    // Discovered once per account, with the account's own credentials.
+    assert_eq!(proxy.counts()["account:listRegions"], 3);
+    // No call went to a region nobody asked for.
+    assert!(
+        proxy
+            .calls()
+            .iter()
+            .all(|call| call.service != "acm" || call.region == "eu-west-1")
+    );
+}
+
+#[tokio::test]
+async fn without_list_regions_each_account_reports_its_discovery_failure() {
+    // What plain moto does with AWS_REGIONS=all: ListRegions is not implemented, so
+    // every account's regional kinds fail, named by account, and accounts still list.
+    let org = organization(&["us-east-1"], 0).await;
+    let proxy = AwsProxy::start(&org.moto.endpoint()).await;
+    let settings = AwsSettings {
+        regions: None,
+        all_regions: true,
+        ..org_settings(&[])
+    };
+    let sources = sources_through(&proxy, &settings).await;
+    let (pages, errors) = fetch(&sources, all_kinds()).await;
+    let failed: BTreeSet<(Kind, String)> = errors
+        .iter()
+        .map(|error| {
+            assert_eq!(error.region, None);
+            assert!(error.message.contains("ListRegions"), "{error}");
+            (error.kind, error.account_id.clone())
+        })
+        .collect();
+    let expected: BTreeSet<(Kind, String)> = org
+        .accounts()
+        .into_iter()
+        .flat_map(|account| {
+            [
+                (Kind::AcmCertificate, account.clone()),
+                (Kind::Secret, account),
+            ]
+        })
+        .collect();
+    assert_eq!(failed, expected);
+    assert_eq!(account_ids(&pages).len(), 3);
+}
+
+/// Not a test of behaviour: prints wall time and AWS calls per operation for
+/// 3 accounts × 4 regions × N secrets. `cargo test --test multi_account -- --ignored
+/// --nocapture benchmark`; N from BENCH_SECRETS (default 200).
+#[tokio::test]
+#[ignore]
+async fn benchmark_three_accounts_four_regions() {
+    const BENCH_REGIONS: [&str; 4] = ["eu-west-1", "us-east-1", "us-west-2", "ap-south-1"];
+    let secrets: usize = std::env::var("BENCH_SECRETS")
+        .ok()
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(200);
+    let seeding = Instant::now();
+    let org = organization(&BENCH_REGIONS, secrets).await;
+    eprintln!("seeded in {:?}", seeding.elapsed());
+    let proxy = AwsProxy::start(&org.moto.endpoint()).await;
+    let sources = sources_through(&proxy, &org_settings(&BENCH_REGIONS)).await;
+    for round in 1..=2 {
+        proxy.clear_calls();
+        let started = Instant::now();
+        let (pages, errors) = fetch(&sources, all_kinds()).await;
+        let elapsed = started.elapsed();
+        assert!(errors.is_empty(), "{errors:#?}");
+        let items: usize = pages.iter().map(|page| page.items.len()).sum();
+        eprintln!(
+            "resync {round}: {items} items in {elapsed:?}; calls per operation: {:?}",
+            proxy.counts()
+        );
+    }
+}
+
+/// The whole command, `resync --dry-run`, on an organisation whose first member refuses
+/// the read role: the others' entities are printed with relations to their own
+/// accounts, the refused account is named on stderr, and the exit code is 1.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dry_run_over_an_organization_reports_the_refused_account_and_exits_1() {
+    let org = organization(&REGIONS, 1).await;
+    let proxy = AwsProxy::start(&org.moto.endpoint()).await;
+    let refused = org.members[0].clone();
+    let refused_arn = format!("arn:aws:iam::{refused}:role/{READ_ROLE}");
+    proxy.answer(move |call| {
+        (call.operation == "AssumeRole" && call.params.get("RoleArn") == Some(&refused_arn))
+            .then(|| sts_access_denied("not authorized to perform: sts:AssumeRole"))
+    });
+    let home = tempfile::tempdir().expect("empty HOME");
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_port-aws-sync"));
+    command
+        .args(["resync", "--dry-run"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", home.path())
+        .env("AWS_ENDPOINT_URL", proxy.endpoint())
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_REGIONS", REGIONS.join(","))
+        .env("ACCOUNT_STRATEGY", "organization")
+        .env("AWS_MAX_ATTEMPTS", "1");
+    let output = tokio::task::spawn_blocking(move || command.output())
+        .await
+        .expect("join")
+        .expect("run port-aws-sync");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "stderr:\n{stderr}");
+    assert!(
+        stderr.contains(&refused),
+        "stderr names the account:\n{stderr}"
+    );
+
+    let mut certificate_accounts = BTreeMap::new();
+    let mut account_entities = BTreeSet::new();
+    for line in stdout.lines() {
+        let entity: Value = serde_json::from_str(line).expect("NDJSON");
+        match entity["blueprint"].as_str() {
+            Some("acmCertificate") => {
+                let arn = entity["identifier"].as_str().expect("identifier");
+                let owner = arn.split(':').nth(4).expect("account in ARN").to_owned();
+                assert_eq!(entity["relations"]["account"], owner.as_str(), "{entity}");
+                *certificate_accounts.entry(owner).or_insert(0) += 1;
+            }
+            Some("awsAccount") => {
+                account_entities.insert(entity["identifier"].as_str().unwrap().to_owned());
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(
+        certificate_accounts,
+        BTreeMap::from([(MANAGEMENT.to_owned(), 2), (org.members[1].clone(), 2)])
+    );
+    assert_eq!(account_entities, org.accounts().into_iter().collect());
+}
