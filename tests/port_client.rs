@@ -129,6 +129,44 @@ async fn refreshes_a_short_lived_token_before_it_expires() {
 }
 
 #[tokio::test]
+async fn a_retry_after_a_long_wait_goes_out_with_a_fresh_token() {
+    // Five 429s asking for a second each: the retries of one request outlive two 2-second
+    // tokens. Each attempt must carry a token that is still valid, not the one the first
+    // attempt had: Port answers that one with a 401, and a request only gets one 401 retry.
+    let emu = Emulator::builder()
+        .blueprints(blueprints())
+        .token_lifetime(Duration::from_secs(2))
+        .faults(Faults {
+            rate_limit_next: 5,
+            retry_after_secs: 1,
+            endpoints: vec![format!("GET {}", paths::BLUEPRINT)],
+            ..Faults::default()
+        })
+        .start()
+        .await;
+    let mut config = PortConfig::new(emu.client_id(), emu.client_secret());
+    config.base_url = emu.base_url();
+    config.retry = RetryPolicy {
+        max_attempts: 10,
+        initial_backoff: Duration::from_millis(2),
+        max_backoff: Duration::from_secs(2),
+        max_elapsed: Duration::from_secs(60),
+    };
+    let client = PortClient::new(config).expect("valid config");
+
+    assert!(client.get_blueprint("awsSecret").await.unwrap().is_some());
+
+    let counts = emu.request_counts();
+    assert_eq!(counts.count_status("GET", paths::BLUEPRINT, 429), 5);
+    assert_eq!(
+        counts.with_status(401),
+        0,
+        "no attempt went out with an expired token"
+    );
+    assert!(counts.count("POST", paths::ACCESS_TOKEN) >= 3, "{counts}");
+}
+
+#[tokio::test]
 async fn recovers_from_a_401_with_one_new_token() {
     let emu = emulator().await;
     let client = client_for(&emu);

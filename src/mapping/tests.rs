@@ -93,6 +93,26 @@ fn shipped_account_mapping_maps_an_account_without_organization_fields() {
 }
 
 #[test]
+fn shipped_mapping_maps_an_account_outside_an_organization() {
+    // Without an organization (or permission to list it) the only account is the caller's
+    // own, known by Id and Arn alone: no JoinedTimestamp to fix up.
+    let mapping = Mapping::load(Path::new("mapping/port-app-config.yml")).unwrap();
+    let items = [
+        json!({"Id": "123456789012", "Name": "123456789012",
+               "Arn": "arn:aws:iam::123456789012:root"}),
+        json!({"Id": "111111111111", "Name": "prod",
+               "JoinedTimestamp": "2023-06-15 09:00:00+00:00"}),
+    ];
+    let (entities, failures, _) = run(&mapping, "AWS::Organizations::Account", &items);
+    assert!(failures.is_empty(), "{failures:?}");
+    assert_eq!(entities[0]["properties"]["joined_timestamp"], Value::Null);
+    assert_eq!(
+        entities[1]["properties"]["joined_timestamp"],
+        "2023-06-15T09:00:00+00:00"
+    );
+}
+
+#[test]
 fn selector_filters_and_must_be_boolean() {
     let mapping = mapping(
         r#"

@@ -174,17 +174,24 @@ impl Transport {
     }
 
     /// Sends `request` until it gets a final answer: retryable statuses and network errors are
-    /// retried per the policy; the last retryable failure becomes an error.
-    async fn with_retries(
+    /// retried per the policy; the last retryable failure becomes an error. `token` is asked
+    /// before every attempt, so a retry that comes after a long wait (a `Retry-After`, a capped
+    /// backoff) goes out with a fresh token rather than one that expired while waiting. The
+    /// answer comes with the token it was sent with.
+    async fn with_retries<F>(
         &self,
         request: &ApiRequest,
-        token: Option<&AccessToken>,
-    ) -> Result<ApiResponse, PortError> {
+        token: impl Fn() -> F,
+    ) -> Result<(ApiResponse, Option<AccessToken>), PortError>
+    where
+        F: std::future::Future<Output = Result<Option<AccessToken>, PortError>>,
+    {
         let started = Instant::now();
         let mut attempts = 0u32;
         loop {
             attempts += 1;
-            let (failure, asked) = match self.attempt(request, token).await {
+            let current = token().await?;
+            let (failure, asked) = match self.attempt(request, current.as_ref()).await {
                 Attempt::Answered {
                     status,
                     body,
@@ -192,7 +199,7 @@ impl Transport {
                 } => {
                     self.stats.response(request.operation, status);
                     if !is_retryable(status) {
-                        return Ok(ApiResponse { status, body });
+                        return Ok((ApiResponse { status, body }, current));
                     }
                     let error = PortError::from_response(request.operation, status, &body);
                     (error, requested_wait)
@@ -234,7 +241,7 @@ impl Transport {
         )
         .json(&body);
         let obtained_at = Instant::now();
-        let response = self.with_retries(&request, None).await?;
+        let (response, _) = self.with_retries(&request, || async { Ok(None) }).await?;
         self.stats.token_fetch();
         if !response.is_success() {
             let message = response.body["message"]
@@ -263,14 +270,16 @@ impl Transport {
 
     /// Sends an authenticated request. A 401 gets one retry with a fresh token.
     pub async fn send(&self, request: &ApiRequest) -> Result<ApiResponse, PortError> {
-        let mut token = self.tokens.get(|| self.fetch_token()).await?;
-        let response = self.with_retries(request, Some(&token)).await?;
+        let token = || async { self.tokens.get(|| self.fetch_token()).await.map(Some) };
+        let (response, sent_with) = self.with_retries(request, token).await?;
         if response.status != 401 {
             return Ok(response);
         }
-        self.tokens.invalidate(&token).await;
+        if let Some(rejected) = sent_with {
+            self.tokens.invalidate(&rejected).await;
+        }
         self.stats.reauthentication();
-        token = self.tokens.get(|| self.fetch_token()).await?;
-        self.with_retries(request, Some(&token)).await
+        let (response, _) = self.with_retries(request, token).await?;
+        Ok(response)
     }
 }

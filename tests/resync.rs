@@ -1,0 +1,990 @@
+//! `port-aws-sync resync` end to end: the real binary, run as a child process with a clean
+//! environment, against moto (AWS) and the Port emulator (in this process).
+//!
+//! Each test seeds moto through the AWS SDK, builds the entities it expects from what it
+//! seeded (the shipped mapping, `mapping/port-app-config.yml`, applied by hand), runs the CLI
+//! and checks what a user sees: the exit code, the report on stderr, the catalog in Port and
+//! the requests Port received.
+
+mod support;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use aws_sdk_acm::primitives::Blob;
+use aws_sdk_secretsmanager::types::Tag;
+use aws_smithy_types::DateTime;
+use aws_smithy_types::date_time::Format;
+use port_emulator::{Emulator, EmulatorBuilder, Faults, RateLimitHint, RequestRecord, paths};
+use serde_json::{Map, Value, json};
+use support::certs::{KeySpec, self_signed};
+use support::moto::{ACCOUNT_ID, Moto};
+
+const MANIFEST_DIR: &str = env!("CARGO_MANIFEST_DIR");
+/// What Port records as `$datasource` for our writes (the default integration identifier).
+const OUR_DATASOURCE: &str = concat!(
+    "port-ocean/aws-sync/",
+    env!("CARGO_PKG_VERSION"),
+    "/aws-sync/exporter"
+);
+/// Ocean's AWS integration installed with the same integration identifier: a user migrating
+/// from it expects us to take its entities over.
+const OCEAN_AWS_DATASOURCE: &str = "port-ocean/aws/0.1.0/aws-sync/exporter";
+/// Another Ocean integration whose identifier merely ends like ours.
+const OTHER_INTEGRATION_DATASOURCE: &str = "port-ocean/aws/0.1.0/legacy-aws-sync/exporter";
+/// Someone else's writer altogether.
+const OTHER_WRITER_DATASOURCE: &str = "terraform-provider-port/2.1.0";
+const BLUEPRINTS: [&str; 3] = ["awsAccount", "acmCertificate", "awsSecret"];
+const REGIONS: &str = "us-east-1,eu-west-1";
+
+// ---------------------------------------------------------------- expected entities
+
+/// Entities by (blueprint, identifier): title, properties and relations, with nulls left out
+/// and timestamps in one spelling, so Port's copy and ours compare by content.
+type Catalog = BTreeMap<(String, String), Value>;
+
+/// One entity, as the tests seed it (in AWS or straight into Port) and expect it in Port.
+#[derive(Debug, Clone)]
+struct Seeded {
+    blueprint: &'static str,
+    identifier: String,
+    content: Value,
+}
+
+fn content(
+    title: Option<&str>,
+    properties: &Map<String, Value>,
+    relations: &Map<String, Value>,
+) -> Value {
+    json!({
+        "title": title,
+        "properties": normalized(&Value::Object(properties.clone())),
+        "relations": normalized(&Value::Object(relations.clone())),
+    })
+}
+
+/// Nulls dropped (Port treats null and missing alike), date-times as one canonical string.
+fn normalized(value: &Value) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| (k.clone(), normalized(v)))
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(normalized).collect()),
+        Value::String(s) if s.len() >= 20 && s.as_bytes()[10] == b'T' => s
+            .parse::<jiff::Timestamp>()
+            .map(|t| Value::String(t.to_string()))
+            .unwrap_or_else(|_| value.clone()),
+        other => other.clone(),
+    }
+}
+
+fn entity(
+    blueprint: &'static str,
+    identifier: &str,
+    title: &str,
+    properties: Value,
+    relations: Value,
+) -> Seeded {
+    let (Value::Object(properties), Value::Object(relations)) = (properties, relations) else {
+        panic!("properties and relations are objects");
+    };
+    Seeded {
+        blueprint,
+        identifier: identifier.to_owned(),
+        content: content(Some(title), &properties, &relations),
+    }
+}
+
+fn expected<'a>(entities: impl IntoIterator<Item = &'a Seeded>) -> Catalog {
+    entities
+        .into_iter()
+        .map(|s| {
+            (
+                (s.blueprint.to_owned(), s.identifier.clone()),
+                s.content.clone(),
+            )
+        })
+        .collect()
+}
+
+fn key(s: &Seeded) -> (String, String) {
+    (s.blueprint.to_owned(), s.identifier.clone())
+}
+
+/// RFC 3339 UTC, or null when AWS did not say.
+fn timestamp(value: Option<&DateTime>) -> Value {
+    value.map_or(Value::Null, |t| {
+        json!(
+            t.fmt(Format::DateTime)
+                .expect("timestamp in RFC 3339 range")
+        )
+    })
+}
+
+/// Without an organization, the only account is the caller's own (STS GetCallerIdentity).
+fn caller_account() -> Seeded {
+    entity(
+        "awsAccount",
+        ACCOUNT_ID,
+        ACCOUNT_ID,
+        json!({"arn": format!("arn:aws:iam::{ACCOUNT_ID}:root")}),
+        json!({}),
+    )
+}
+
+async fn secrets_client(moto: &Moto, region: &str) -> aws_sdk_secretsmanager::Client {
+    aws_sdk_secretsmanager::Client::new(&moto.sdk_config(region).await)
+}
+
+async fn acm_client(moto: &Moto, region: &str) -> aws_sdk_acm::Client {
+    aws_sdk_acm::Client::new(&moto.sdk_config(region).await)
+}
+
+async fn create_secret(moto: &Moto, region: &str, name: &str, tags: &[(&str, &str)]) -> Seeded {
+    let client = secrets_client(moto, region).await;
+    let description = format!("the {name} secret");
+    let mut request = client
+        .create_secret()
+        .name(name)
+        .description(&description)
+        .secret_string("never-synced");
+    for (k, v) in tags {
+        request = request.tags(Tag::builder().key(*k).value(*v).build());
+    }
+    let arn = request
+        .send()
+        .await
+        .expect("create secret")
+        .arn
+        .expect("created secret ARN");
+    let described = client
+        .describe_secret()
+        .secret_id(&arn)
+        .send()
+        .await
+        .expect("describe secret");
+    let tags: Map<String, Value> = tags
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), json!(v)))
+        .collect();
+    entity(
+        "awsSecret",
+        &arn,
+        name,
+        json!({
+            "description": description,
+            "region": region,
+            "arn": arn,
+            "createdAt": timestamp(described.created_date()),
+            "lastUpdatedAt": timestamp(described.last_changed_date()),
+            "rotationEnabled": false,
+            "tags": tags,
+        }),
+        json!({"account": ACCOUNT_ID}),
+    )
+}
+
+async fn delete_secret(moto: &Moto, region: &str, arn: &str) {
+    secrets_client(moto, region)
+        .await
+        .delete_secret()
+        .secret_id(arn)
+        .force_delete_without_recovery(true)
+        .send()
+        .await
+        .expect("delete secret");
+}
+
+/// The expected entity of a certificate: what we chose when seeding, plus what ACM decided
+/// (status, renewal eligibility, dates) read back with DescribeCertificate.
+async fn certificate(
+    client: &aws_sdk_acm::Client,
+    arn: &str,
+    kind: &str,
+    key_algorithm: &str,
+) -> Seeded {
+    let described = client
+        .describe_certificate()
+        .certificate_arn(arn)
+        .send()
+        .await
+        .expect("describe certificate")
+        .certificate
+        .expect("certificate detail");
+    entity(
+        "acmCertificate",
+        arn,
+        described.domain_name().expect("domain name"),
+        json!({
+            "status": described.status().map(|s| s.as_str()),
+            "type": kind,
+            "arn": arn,
+            "renewalEligibility": described.renewal_eligibility().map(|s| s.as_str()),
+            "keyAlgorithm": key_algorithm,
+            "inUse": false,
+            "createdAt": timestamp(described.created_at()),
+            "expirationDate": timestamp(described.not_after()),
+        }),
+        json!({"account": ACCOUNT_ID}),
+    )
+}
+
+async fn import_certificate(moto: &Moto, region: &str, key: KeySpec, domain: &str) -> Seeded {
+    let client = acm_client(moto, region).await;
+    let pem = self_signed(key, domain);
+    let arn = client
+        .import_certificate()
+        .certificate(Blob::new(pem.certificate_pem))
+        .private_key(Blob::new(pem.private_key_pem))
+        .send()
+        .await
+        .expect("import certificate")
+        .certificate_arn
+        .expect("imported certificate ARN");
+    let algorithm = match key {
+        KeySpec::EcP256 => "EC_prime256v1".to_owned(),
+        KeySpec::Rsa(bits) => format!("RSA_{bits}"),
+    };
+    certificate(&client, &arn, "IMPORTED", &algorithm).await
+}
+
+/// An Amazon-issued certificate waiting for validation (moto makes it RSA 2048).
+async fn request_certificate(moto: &Moto, region: &str, domain: &str) -> Seeded {
+    let client = acm_client(moto, region).await;
+    let arn = client
+        .request_certificate()
+        .domain_name(domain)
+        .send()
+        .await
+        .expect("request certificate")
+        .certificate_arn
+        .expect("requested certificate ARN");
+    certificate(&client, &arn, "AMAZON_ISSUED", "RSA_2048").await
+}
+
+async fn delete_certificate(moto: &Moto, region: &str, arn: &str) {
+    acm_client(moto, region)
+        .await
+        .delete_certificate()
+        .certificate_arn(arn)
+        .send()
+        .await
+        .expect("delete certificate");
+}
+
+/// The region an ARN lives in.
+fn region_of(arn: &str) -> &str {
+    arn.split(':').nth(3).expect("ARN with a region")
+}
+
+// ---------------------------------------------------------------- Port side
+
+fn emulator() -> EmulatorBuilder {
+    Emulator::builder()
+}
+
+/// An emulator that already has our blueprints (as after an earlier resync).
+fn emulator_with_blueprints() -> EmulatorBuilder {
+    Emulator::builder().blueprints_dir(Path::new(MANIFEST_DIR).join("blueprints"))
+}
+
+/// Everything in the emulator's catalog, in the mapped blueprints.
+fn catalog(emu: &Emulator) -> Catalog {
+    BLUEPRINTS
+        .iter()
+        .flat_map(|bp| emu.entities(bp))
+        .map(|e| {
+            (
+                (e.blueprint.clone(), e.identifier.clone()),
+                content(e.title.as_deref(), &e.properties, &e.relations),
+            )
+        })
+        .collect()
+}
+
+fn datasources(emu: &Emulator) -> BTreeMap<(String, String), String> {
+    BLUEPRINTS
+        .iter()
+        .flat_map(|bp| emu.entities(bp))
+        .map(|e| ((e.blueprint, e.identifier), e.meta.datasource))
+        .collect()
+}
+
+/// An entity as a writer other than this resync left it in Port.
+fn port_entity(s: &Seeded) -> Value {
+    json!({
+        "identifier": s.identifier,
+        "title": s.content["title"],
+        "properties": s.content["properties"],
+        "relations": s.content["relations"],
+    })
+}
+
+// ---------------------------------------------------------------- running the CLI
+
+/// What one `port-aws-sync resync` did.
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+    /// The Port requests of this run, in order of completion.
+    requests: Vec<RequestRecord>,
+}
+
+impl Run {
+    #[track_caller]
+    fn assert_exit(&self, code: i32) {
+        assert_eq!(
+            self.code, code,
+            "exit code; stderr:\n{}\nstdout:\n{}",
+            self.stderr, self.stdout
+        );
+    }
+
+    fn count(&self, method: &str, path: &str) -> usize {
+        self.requests
+            .iter()
+            .filter(|r| r.method == method && r.path == path)
+            .count()
+    }
+
+    /// Entity writes and deletes: what must not happen when nothing may change.
+    fn entity_writes(&self) -> usize {
+        self.count("POST", paths::ENTITIES_BULK)
+            + self.count("POST", paths::ENTITIES)
+            + self.count("POST", paths::ENTITIES_BULK_DELETE)
+            + self.count("DELETE", paths::ENTITY)
+    }
+
+    /// The report's numbers for one blueprint: in Port before, mapped, unchanged, created,
+    /// updated, failed, deleted.
+    #[track_caller]
+    fn counts(&self, blueprint: &str) -> [u64; 7] {
+        let prefix = format!("  {blueprint}: ");
+        let line = self
+            .stderr
+            .lines()
+            .find(|l| l.starts_with(&prefix))
+            .unwrap_or_else(|| panic!("no report line for {blueprint} in:\n{}", self.stderr));
+        let numbers: Vec<u64> = line[prefix.len()..]
+            .split(", ")
+            .map(|part| {
+                part.split(' ')
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or_else(|| panic!("unexpected report line {line:?}"))
+            })
+            .collect();
+        numbers
+            .try_into()
+            .unwrap_or_else(|_| panic!("unexpected report line {line:?}"))
+    }
+
+    #[track_caller]
+    fn deletion_line(&self) -> &str {
+        self.stderr
+            .lines()
+            .find(|l| l.starts_with("  stale deletion: "))
+            .unwrap_or_else(|| panic!("no stale deletion line in:\n{}", self.stderr))
+    }
+}
+
+/// The environment a deployment would set: AWS (moto) and Port (the emulator).
+fn cli_env(aws: &[(String, String)], emu: &Emulator) -> Vec<(String, String)> {
+    let mut env = aws.to_vec();
+    env.extend(
+        [
+            ("AWS_REGIONS", REGIONS.to_owned()),
+            ("PORT_BASE_URL", emu.base_url()),
+            ("PORT_CLIENT_ID", emu.client_id().to_owned()),
+            ("PORT_CLIENT_SECRET", emu.client_secret().to_owned()),
+        ]
+        .map(|(k, v)| (k.to_owned(), v)),
+    );
+    env
+}
+
+/// Runs `port-aws-sync resync <args>` with only `env` (later entries win), from the crate
+/// directory so the default mapping and blueprints are found, and collects the Port requests
+/// it made.
+async fn resync(emu: &Emulator, env: Vec<(String, String)>, args: &[&str]) -> Run {
+    emu.clear_requests();
+    let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+    let output = tokio::task::spawn_blocking(move || {
+        let home = tempfile::tempdir().expect("temporary HOME");
+        Command::new(env!("CARGO_BIN_EXE_port-aws-sync"))
+            .arg("resync")
+            .args(&args)
+            .current_dir(MANIFEST_DIR)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", home.path())
+            .envs(env)
+            .output()
+            .expect("run port-aws-sync")
+    })
+    .await
+    .expect("the CLI runner does not panic");
+    Run {
+        code: output
+            .status
+            .code()
+            .unwrap_or_else(|| panic!("killed by a signal: {:?}", output.status)),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        requests: emu.requests(),
+    }
+}
+
+/// A copy of the shipped mapping with its top-level settings changed by `edit`.
+fn mapping_copy(dir: &Path, edit: impl FnOnce(String) -> String) -> PathBuf {
+    let shipped =
+        std::fs::read_to_string(Path::new(MANIFEST_DIR).join("mapping/port-app-config.yml"))
+            .expect("shipped mapping");
+    let edited = edit(shipped.clone());
+    assert_ne!(edited, shipped, "the edit changed nothing");
+    let path = dir.join("port-app-config.yml");
+    std::fs::write(&path, edited).expect("write the mapping copy");
+    path
+}
+
+// ---------------------------------------------------------------- tests
+
+#[tokio::test]
+async fn first_resync_bootstraps_blueprints_and_creates_exactly_the_mapped_entities() {
+    let moto = Moto::start();
+    let seeded = vec![
+        caller_account(),
+        import_certificate(&moto, "eu-west-1", KeySpec::EcP256, "ec.example.com").await,
+        import_certificate(&moto, "us-east-1", KeySpec::Rsa(2048), "rsa.example.com").await,
+        request_certificate(&moto, "us-east-1", "requested.example.com").await,
+        create_secret(
+            &moto,
+            "us-east-1",
+            "db-password",
+            &[("team", "payments"), ("env", "prod")],
+        )
+        .await,
+        create_secret(&moto, "eu-west-1", "api-key", &[]).await,
+    ];
+    let emu = emulator().start().await;
+
+    let run = resync(&emu, cli_env(&moto.env("us-east-1"), &emu), &[]).await;
+
+    run.assert_exit(0);
+    assert_eq!(catalog(&emu), expected(&seeded));
+    for (entity, datasource) in datasources(&emu) {
+        assert_eq!(datasource, OUR_DATASOURCE, "{entity:?}");
+    }
+    // [in Port before, mapped, unchanged, created, updated, failed, deleted]
+    assert_eq!(run.counts("awsAccount"), [0, 1, 0, 1, 0, 0, 0]);
+    assert_eq!(run.counts("acmCertificate"), [0, 3, 0, 3, 0, 0, 0]);
+    assert_eq!(run.counts("awsSecret"), [0, 2, 0, 2, 0, 0, 0]);
+    assert_eq!(run.deletion_line(), "  stale deletion: ran");
+
+    // Blueprints were created bare (a relation may not point at a blueprint that does not
+    // exist yet), then completed with their relations.
+    let blueprint_writes: Vec<(&str, &str, u16)> = run
+        .requests
+        .iter()
+        .filter(|r| {
+            r.path == paths::BLUEPRINTS || (r.path == paths::BLUEPRINT && r.method != "GET")
+        })
+        .map(|r| (r.method.as_str(), r.uri.as_str(), r.status))
+        .collect();
+    assert_eq!(
+        blueprint_writes,
+        [
+            ("POST", "/v1/blueprints", 201),
+            ("POST", "/v1/blueprints", 201),
+            ("POST", "/v1/blueprints", 201),
+            ("PATCH", "/v1/blueprints/acmCertificate", 200),
+            ("PATCH", "/v1/blueprints/awsSecret", 200),
+        ]
+    );
+    for id in BLUEPRINTS {
+        let file: Value = serde_json::from_str(
+            &std::fs::read_to_string(Path::new(MANIFEST_DIR).join(format!("blueprints/{id}.json")))
+                .expect("blueprint file"),
+        )
+        .expect("blueprint JSON");
+        let in_port = emu.blueprint(id).unwrap_or_else(|| panic!("{id} created"));
+        assert_eq!(
+            in_port["schema"]["properties"], file["schema"]["properties"],
+            "{id}"
+        );
+        assert_eq!(in_port["relations"], file["relations"], "{id}");
+    }
+
+    // One token, one read per blueprint, one bulk write per blueprint (fewer than 20 each).
+    assert_eq!(run.count("POST", paths::ACCESS_TOKEN), 1);
+    assert_eq!(run.count("POST", paths::ENTITIES_SEARCH), 3);
+    assert_eq!(run.count("POST", paths::ENTITIES_BULK), 3);
+    assert_eq!(run.count("POST", paths::ENTITIES_BULK_DELETE), 0);
+    for bulk in run
+        .requests
+        .iter()
+        .filter(|r| r.path == paths::ENTITIES_BULK)
+    {
+        assert_eq!(bulk.status, 200, "{bulk:?}");
+        assert!(
+            bulk.uri
+                .ends_with("?upsert=true&merge=true&create_missing_related_entities=true"),
+            "Ocean's defaults: {}",
+            bulk.uri
+        );
+    }
+}
+
+#[tokio::test]
+async fn second_resync_without_aws_changes_writes_nothing() {
+    let moto = Moto::start();
+    let seeded = vec![
+        caller_account(),
+        import_certificate(&moto, "us-east-1", KeySpec::EcP256, "ec.example.com").await,
+        create_secret(&moto, "us-east-1", "db-password", &[("team", "payments")]).await,
+        create_secret(&moto, "eu-west-1", "api-key", &[]).await,
+    ];
+    let emu = emulator().start().await;
+    let env = cli_env(&moto.env("us-east-1"), &emu);
+    resync(&emu, env.clone(), &[]).await.assert_exit(0);
+    let after_first = catalog(&emu);
+    assert_eq!(after_first, expected(&seeded));
+
+    let run = resync(&emu, env, &[]).await;
+
+    run.assert_exit(0);
+    assert_eq!(run.entity_writes(), 0, "{:#?}", run.requests);
+    assert_eq!(run.count("POST", paths::BLUEPRINTS), 0, "blueprints exist");
+    assert_eq!(
+        run.count("PATCH", paths::BLUEPRINT),
+        0,
+        "blueprints are left alone"
+    );
+    assert_eq!(catalog(&emu), after_first);
+    assert_eq!(run.counts("awsAccount"), [1, 1, 1, 0, 0, 0, 0]);
+    assert_eq!(run.counts("acmCertificate"), [1, 1, 1, 0, 0, 0, 0]);
+    assert_eq!(run.counts("awsSecret"), [2, 2, 2, 0, 0, 0, 0]);
+    assert_eq!(run.deletion_line(), "  stale deletion: ran");
+}
+
+#[tokio::test]
+async fn resources_deleted_in_aws_are_deleted_in_port_and_only_ours() {
+    let moto = Moto::start();
+    let account = caller_account();
+    let kept_secret = create_secret(&moto, "us-east-1", "kept", &[]).await;
+    let gone_secret = create_secret(&moto, "eu-west-1", "gone", &[("env", "dev")]).await;
+    let migrated_secret = create_secret(&moto, "us-east-1", "from-ocean", &[]).await;
+    let kept_cert = request_certificate(&moto, "us-east-1", "kept.example.com").await;
+    let gone_cert = request_certificate(&moto, "eu-west-1", "gone.example.com").await;
+    let ours = [
+        &account,
+        &kept_secret,
+        &gone_secret,
+        &migrated_secret,
+        &kept_cert,
+        &gone_cert,
+    ];
+
+    // Left in Port by Ocean's AWS integration under the same integration identifier: an
+    // outdated copy of a live secret, and a certificate deleted from AWS long ago.
+    let mut outdated = migrated_secret.clone();
+    outdated.content["title"] = json!("renamed since");
+    outdated.content["properties"] = json!({"description": "as Ocean wrote it"});
+    let ocean_stale = entity(
+        "acmCertificate",
+        "arn:aws:acm:us-east-1:123456789012:certificate/00000000-0000-0000-0000-000000000000",
+        "decommissioned.example.com",
+        json!({"status": "EXPIRED"}),
+        json!({}),
+    );
+    // Written by others: never ours to delete.
+    let other_integration = entity(
+        "awsSecret",
+        "arn:aws:secretsmanager:us-east-1:123456789012:secret:legacy-AbCdEf",
+        "legacy",
+        json!({"description": "synced by another integration"}),
+        json!({}),
+    );
+    let other_writer = entity(
+        "acmCertificate",
+        "arn:aws:acm:eu-west-1:123456789012:certificate/11111111-1111-1111-1111-111111111111",
+        "terraform.example.com",
+        json!({"status": "ISSUED"}),
+        json!({}),
+    );
+    let foreign = [&other_integration, &other_writer];
+    let emu = emulator_with_blueprints()
+        .entity_from("awsSecret", port_entity(&outdated), OCEAN_AWS_DATASOURCE)
+        .entity_from(
+            "acmCertificate",
+            port_entity(&ocean_stale),
+            OCEAN_AWS_DATASOURCE,
+        )
+        .entity_from(
+            "awsSecret",
+            port_entity(&other_integration),
+            OTHER_INTEGRATION_DATASOURCE,
+        )
+        .entity_from(
+            "acmCertificate",
+            port_entity(&other_writer),
+            OTHER_WRITER_DATASOURCE,
+        )
+        .start()
+        .await;
+    let env = cli_env(&moto.env("us-east-1"), &emu);
+
+    // Ocean's entities are taken over: the live one is updated, the stale one deleted.
+    let first = resync(&emu, env.clone(), &[]).await;
+    first.assert_exit(0);
+    assert_eq!(catalog(&emu), expected(ours.into_iter().chain(foreign)));
+    assert_eq!(first.counts("awsSecret"), [1, 3, 0, 2, 1, 0, 0]);
+    assert_eq!(first.counts("acmCertificate"), [1, 2, 0, 2, 0, 0, 1]);
+    let owners = datasources(&emu);
+    assert_eq!(owners[&key(&migrated_secret)], OUR_DATASOURCE, "taken over");
+    assert_eq!(
+        owners[&key(&other_integration)],
+        OTHER_INTEGRATION_DATASOURCE
+    );
+    assert_eq!(owners[&key(&other_writer)], OTHER_WRITER_DATASOURCE);
+
+    delete_secret(
+        &moto,
+        region_of(&gone_secret.identifier),
+        &gone_secret.identifier,
+    )
+    .await;
+    delete_certificate(
+        &moto,
+        region_of(&gone_cert.identifier),
+        &gone_cert.identifier,
+    )
+    .await;
+    let before = catalog(&emu);
+
+    let second = resync(&emu, env, &[]).await;
+
+    second.assert_exit(0);
+    let after = catalog(&emu);
+    let deleted: BTreeSet<_> = before
+        .keys()
+        .filter(|k| !after.contains_key(*k))
+        .cloned()
+        .collect();
+    assert_eq!(
+        deleted,
+        BTreeSet::from([key(&gone_secret), key(&gone_cert)])
+    );
+    assert_eq!(
+        after,
+        expected(
+            [&account, &kept_secret, &migrated_secret, &kept_cert]
+                .into_iter()
+                .chain(foreign)
+        )
+    );
+    assert_eq!(
+        datasources(&emu)[&key(&other_integration)],
+        OTHER_INTEGRATION_DATASOURCE
+    );
+    assert_eq!(
+        datasources(&emu)[&key(&other_writer)],
+        OTHER_WRITER_DATASOURCE
+    );
+    assert_eq!(second.counts("awsSecret"), [3, 2, 2, 0, 0, 0, 1]);
+    assert_eq!(second.counts("acmCertificate"), [2, 1, 1, 0, 0, 0, 1]);
+    assert_eq!(
+        second.count("POST", paths::ENTITIES_BULK),
+        0,
+        "nothing else changed"
+    );
+    assert_eq!(second.count("POST", paths::ENTITIES_BULK_DELETE), 2);
+}
+
+#[tokio::test]
+async fn faults_retries_and_a_token_refresh_still_give_the_exact_catalog() {
+    let moto = Moto::start();
+    let seeded = vec![
+        caller_account(),
+        request_certificate(&moto, "us-east-1", "one.example.com").await,
+        request_certificate(&moto, "eu-west-1", "two.example.com").await,
+        create_secret(&moto, "us-east-1", "db-password", &[("team", "payments")]).await,
+        create_secret(&moto, "eu-west-1", "api-key", &[]).await,
+    ];
+    let stale = entity(
+        "awsSecret",
+        "arn:aws:secretsmanager:us-east-1:123456789012:secret:deleted-AbCdEf",
+        "deleted",
+        json!({}),
+        json!({"account": ACCOUNT_ID}),
+    );
+    // 300 ms per request makes the resync outlive the 2-second token (refreshed at 1.8 s).
+    let emu = emulator_with_blueprints()
+        .entity_from("awsSecret", port_entity(&stale), OUR_DATASOURCE)
+        .token_lifetime(Duration::from_secs(2))
+        .faults(Faults {
+            latency_ms: 300,
+            server_error_rate: 0.2,
+            rate_limit_rate: 0.1,
+            retry_after_secs: 1,
+            rate_limit_hint: RateLimitHint::RetryAfter,
+            seed: 17,
+            ..Faults::default()
+        })
+        .start()
+        .await;
+
+    let run = resync(&emu, cli_env(&moto.env("us-east-1"), &emu), &[]).await;
+
+    run.assert_exit(0);
+    assert_eq!(
+        catalog(&emu),
+        expected(&seeded),
+        "the stale secret is gone, the rest written"
+    );
+    let answered = |status: u16| run.requests.iter().filter(|r| r.status == status).count();
+    let server_errors: usize = [500, 502, 503, 504].into_iter().map(answered).sum();
+    assert!(
+        server_errors > 0,
+        "no 5xx was injected: {:#?}",
+        run.requests
+    );
+    assert!(
+        answered(429) > 0,
+        "no 429 was injected: {:#?}",
+        run.requests
+    );
+    let tokens = run
+        .requests
+        .iter()
+        .filter(|r| r.path == paths::ACCESS_TOKEN && r.status == 200)
+        .count();
+    assert!(
+        tokens >= 2,
+        "the resync should have outlived its first token: {:#?}",
+        run.requests
+    );
+    assert!(!run.stderr.contains("; retries 0\n"), "{}", run.stderr);
+}
+
+#[tokio::test]
+async fn aws_unreachable_after_a_good_resync_deletes_nothing() {
+    let moto = Moto::start();
+    let seeded = vec![
+        caller_account(),
+        request_certificate(&moto, "us-east-1", "one.example.com").await,
+        create_secret(&moto, "eu-west-1", "api-key", &[]).await,
+    ];
+    let emu = emulator().start().await;
+    let env = cli_env(&moto.env("us-east-1"), &emu);
+    resync(&emu, env.clone(), &[]).await.assert_exit(0);
+    assert_eq!(catalog(&emu), expected(&seeded));
+
+    drop(moto);
+    let mut env = env;
+    env.push(("AWS_MAX_ATTEMPTS".to_owned(), "1".to_owned()));
+    let run = resync(&emu, env, &[]).await;
+
+    run.assert_exit(1);
+    assert_eq!(
+        catalog(&emu),
+        expected(&seeded),
+        "nothing deleted or changed"
+    );
+    assert_eq!(run.entity_writes(), 0, "{:#?}", run.requests);
+    assert!(
+        run.deletion_line()
+            .starts_with("  stale deletion: did not run (skipped because this resync had failures"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("GetCallerIdentity"), "{}", run.stderr);
+}
+
+#[tokio::test]
+async fn a_failing_region_keeps_the_good_region_and_skips_deletion() {
+    let moto = Moto::start();
+    let seeded = [
+        caller_account(),
+        request_certificate(&moto, "us-east-1", "one.example.com").await,
+        create_secret(&moto, "us-east-1", "db-password", &[]).await,
+    ];
+    let stale_but_unknown = entity(
+        "awsSecret",
+        "arn:aws:secretsmanager:ap-southwest-9:123456789012:secret:maybe-AbCdEf",
+        "maybe",
+        json!({"region": "ap-southwest-9"}),
+        json!({"account": ACCOUNT_ID}),
+    );
+    let emu = emulator_with_blueprints()
+        .entity_from("awsSecret", port_entity(&stale_but_unknown), OUR_DATASOURCE)
+        .start()
+        .await;
+    let mut env = cli_env(&moto.env("us-east-1"), &emu);
+    // A well-formed region moto does not know: it answers 500 there, like a region in an
+    // outage. One attempt keeps the test quick.
+    env.push((
+        "AWS_REGIONS".to_owned(),
+        "us-east-1,ap-southwest-9".to_owned(),
+    ));
+    env.push(("AWS_MAX_ATTEMPTS".to_owned(), "1".to_owned()));
+
+    let run = resync(&emu, env, &[]).await;
+
+    run.assert_exit(1);
+    assert_eq!(
+        catalog(&emu),
+        expected(seeded.iter().chain([&stale_but_unknown])),
+        "the good region is written, the stale entity survives"
+    );
+    assert_eq!(run.count("POST", paths::ENTITIES_BULK_DELETE), 0);
+    for kind in ["AWS::SecretsManager::Secret", "AWS::ACM::Certificate"] {
+        let scope = format!("error: {kind} in account {ACCOUNT_ID}, region ap-southwest-9: ");
+        assert!(
+            run.stderr.contains(&scope),
+            "{scope} not in:\n{}",
+            run.stderr
+        );
+    }
+    assert!(
+        run.deletion_line()
+            .starts_with("  stale deletion: did not run (skipped because this resync had failures"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[tokio::test]
+async fn deleting_more_than_the_threshold_is_refused_and_says_why() {
+    let moto = Moto::start();
+    let account = caller_account();
+    let kept = create_secret(&moto, "us-east-1", "kept", &[]).await;
+    let mut gone = Vec::new();
+    for name in ["one", "two", "three"] {
+        gone.push(create_secret(&moto, "eu-west-1", name, &[]).await);
+    }
+    gone.push(request_certificate(&moto, "us-east-1", "gone.example.com").await);
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let mapping = mapping_copy(dir.path(), |m| format!("entityDeletionThreshold: 0.5\n{m}"));
+    let mapping = mapping.to_str().expect("UTF-8 path");
+    let emu = emulator().start().await;
+    let env = cli_env(&moto.env("us-east-1"), &emu);
+    resync(&emu, env.clone(), &["--mapping", mapping])
+        .await
+        .assert_exit(0);
+    let before = catalog(&emu);
+    assert_eq!(before, expected(gone.iter().chain([&account, &kept])));
+
+    for s in &gone {
+        let region = region_of(&s.identifier);
+        match s.blueprint {
+            "awsSecret" => delete_secret(&moto, region, &s.identifier).await,
+            _ => delete_certificate(&moto, region, &s.identifier).await,
+        }
+    }
+    let run = resync(&emu, env, &["--mapping", mapping]).await;
+
+    // Not a failure: AWS was read completely and Port took every write; the report says why
+    // nothing was deleted.
+    run.assert_exit(0);
+    assert_eq!(catalog(&emu), before, "nothing deleted");
+    assert_eq!(run.entity_writes(), 0, "{:#?}", run.requests);
+    assert_eq!(
+        run.deletion_line(),
+        "  stale deletion: did not run (skipped: 4 of 6 entities would be deleted, more than \
+         entityDeletionThreshold (0.5))"
+    );
+}
+
+#[tokio::test]
+async fn without_creating_missing_related_entities_accounts_are_written_first() {
+    let moto = Moto::start();
+    let seeded = vec![
+        caller_account(),
+        request_certificate(&moto, "us-east-1", "one.example.com").await,
+        create_secret(&moto, "eu-west-1", "api-key", &[]).await,
+        create_secret(&moto, "us-east-1", "db-password", &[]).await,
+    ];
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let mapping = mapping_copy(dir.path(), |m| {
+        m.replace(
+            "createMissingRelatedEntities: true",
+            "createMissingRelatedEntities: false",
+        )
+    });
+    let emu = emulator().start().await;
+
+    let run = resync(
+        &emu,
+        cli_env(&moto.env("us-east-1"), &emu),
+        &["--mapping", mapping.to_str().expect("UTF-8 path")],
+    )
+    .await;
+
+    run.assert_exit(0);
+    assert_eq!(catalog(&emu), expected(&seeded));
+    for blueprint in BLUEPRINTS {
+        assert_eq!(run.counts(blueprint)[5], 0, "{blueprint}: no entity failed");
+    }
+    let bulk: Vec<&RequestRecord> = run
+        .requests
+        .iter()
+        .filter(|r| r.path == paths::ENTITIES_BULK)
+        .collect();
+    let written: Vec<&str> = bulk
+        .iter()
+        .map(|r| r.uri.split('/').nth(3).expect("blueprint in the path"))
+        .collect();
+    assert_eq!(written.len(), 3, "one request per blueprint: {bulk:#?}");
+    assert_eq!(
+        written[0], "awsAccount",
+        "relation targets first: {written:?}"
+    );
+    for request in bulk {
+        assert_eq!(
+            request.status, 200,
+            "every entity accepted at once: {request:?}"
+        );
+        assert!(
+            request
+                .uri
+                .contains("create_missing_related_entities=false"),
+            "{}",
+            request.uri
+        );
+    }
+}
+
+#[tokio::test]
+async fn credentials_port_refuses_exit_2_with_nothing_written() {
+    let moto = Moto::start();
+    create_secret(&moto, "us-east-1", "db-password", &[]).await;
+    let emu = emulator().start().await;
+    let mut env = cli_env(&moto.env("us-east-1"), &emu);
+    env.push(("PORT_CLIENT_SECRET".to_owned(), "not-the-secret".to_owned()));
+
+    let run = resync(&emu, env, &[]).await;
+
+    run.assert_exit(2);
+    assert!(run.stderr.contains("nothing was written"), "{}", run.stderr);
+    assert!(
+        !run.stderr.contains("not-the-secret"),
+        "the secret leaked: {}",
+        run.stderr
+    );
+    assert!(emu.blueprints().is_empty(), "no blueprint created");
+    assert!(catalog(&emu).is_empty());
+    let endpoints: BTreeSet<&str> = run.requests.iter().map(|r| r.path.as_str()).collect();
+    assert_eq!(
+        endpoints,
+        BTreeSet::from([paths::ACCESS_TOKEN]),
+        "{:#?}",
+        run.requests
+    );
+}
