@@ -497,3 +497,88 @@ fn bad_settings_exit_2_naming_the_setting_and_value() {
         "{stderr}"
     );
 }
+
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .expect("VmRSS")
+}
+
+/// Numbers, not assertions: time from start to ready, and idle RSS after 10 and after 100
+/// scheduled resyncs of a 1,000-entity catalog. `scripts/bench-daemon.sh` runs it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "benchmark: run with scripts/bench-daemon.sh"]
+async fn bench_idle_rss_and_time_to_ready() {
+    use futures::StreamExt;
+    let moto = Moto::start();
+    let client = aws_sdk_secretsmanager::Client::new(&moto.sdk_config(REGION).await);
+    futures::stream::iter(0..999)
+        .map(|i| {
+            let client = client.clone();
+            async move {
+                client
+                    .create_secret()
+                    .name(format!("bench/secret-{i:04}"))
+                    .secret_string("x")
+                    .send()
+                    .await
+                    .expect("create secret");
+            }
+        })
+        .buffer_unordered(16)
+        .collect::<Vec<()>>()
+        .await;
+    let emu = emulator(Faults::default()).await;
+    let started = Instant::now();
+    let daemon = Daemon::start(&env(
+        &moto,
+        &emu,
+        &[("RESYNC_INTERVAL_SECONDS", "1"), ("LOG_LEVEL", "warn")],
+    ));
+    daemon
+        .wait_for("ready", || async { daemon.ready().await.is_some() })
+        .await;
+    let to_ready = started.elapsed();
+    let pid = daemon.child.lock().unwrap().id();
+    let mut samples = Vec::new();
+    // Waited for in steps so each wait stays well within PATIENCE.
+    for target in [
+        1.0, 10.0, 20.0, 30.0, 40.0, 50.0, 60.0, 70.0, 80.0, 90.0, 100.0,
+    ] {
+        daemon
+            .wait_for("resyncs to finish, then an idle moment", || async {
+                let m = match daemon.get("/metrics").await {
+                    Some((200, body)) => Metrics(body),
+                    _ => return false,
+                };
+                m.value("port_aws_sync_resyncs_total", &[("result", "success")]) >= target
+                    && m.value("port_aws_sync_resync_running", &[]) == 0.0
+            })
+            .await;
+        samples.push((target, rss_kib(pid)));
+    }
+    let entities: usize = BLUEPRINTS.iter().map(|b| emu.entity_count(b)).sum();
+    let metrics = daemon.metrics().await;
+    let duration_sum = metrics.value("port_aws_sync_resync_duration_seconds_sum", &[]);
+    let duration_count = metrics.value("port_aws_sync_resync_duration_seconds_count", &[]);
+    println!("catalog: {entities} entities in Port");
+    println!("time from start to ready: {} ms", to_ready.as_millis());
+    for (n, rss) in &samples {
+        println!(
+            "idle RSS after {n} resyncs: {:.1} MiB",
+            *rss as f64 / 1024.0
+        );
+    }
+    println!(
+        "mean resync duration: {:.2} s over {duration_count} resyncs (skipped ticks: {})",
+        duration_sum / duration_count,
+        metrics.value(
+            "port_aws_sync_resyncs_skipped_total",
+            &[("trigger", "schedule")]
+        )
+    );
+}

@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use futures::FutureExt;
 use serde::Serialize;
 use tokio::sync::mpsc;
 use tokio_cron_scheduler::{Job, JobScheduler};
@@ -281,8 +282,22 @@ async fn resync_loop(daemon: Arc<Daemon>, work: Arc<Work>, mut rx: mpsc::Receive
                 None => return,
             },
         };
-        resync_once(&daemon, &work, trigger).await;
+        // A panic in a resync must not leave the daemon believing one is still running.
+        let outcome = std::panic::AssertUnwindSafe(resync_once(&daemon, &work, trigger))
+            .catch_unwind()
+            .await;
+        if outcome.is_err() {
+            tracing::error!("the resync panicked; the daemon goes on");
+            daemon
+                .metrics
+                .resync_finished("error", 0.0, unix_now(), None);
+        }
         daemon.finish_running();
+        // Hand the pages the resync used back to the system now rather than keeping them
+        // for the next resync: an idle daemon should be small.
+        // SAFETY: mi_collect only walks mimalloc's own heap of this thread; no pointer is
+        // passed and nothing is freed that is still in use.
+        unsafe { libmimalloc_sys::mi_collect(true) };
     }
 }
 
