@@ -276,6 +276,21 @@ async fn scheduled_resyncs_repeat_and_health_and_metrics_match_what_was_written(
     assert!(ready["lastSuccessAt"].is_string(), "{ready}");
     let (live, _) = daemon.get("/health/live").await.expect("live");
     assert_eq!(live, 200);
+    // The container HEALTHCHECK: exit 0 against the daemon, 1 where nothing listens.
+    let healthcheck = |url: String| {
+        Command::new(bin())
+            .args(["healthcheck", "--url", &url])
+            .env_clear()
+            .output()
+            .expect("run healthcheck")
+            .status
+            .code()
+    };
+    assert_eq!(healthcheck(daemon.url("/health/live")), Some(0));
+    assert_eq!(
+        healthcheck(format!("http://127.0.0.1:{}/health/live", free_port())),
+        Some(1)
+    );
 
     let metrics = daemon.metrics().await;
     for blueprint in BLUEPRINTS {
