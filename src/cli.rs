@@ -45,6 +45,38 @@ pub enum Command {
     Resync(ResyncArgs),
     /// Load the mapping and blueprints, compile every expression and check they fit together.
     Validate,
+    /// The daemon: resync at start and on a schedule; health, metrics and on-demand resyncs
+    /// over HTTP; stops cleanly on SIGTERM/SIGINT.
+    Run(RunArgs),
+    /// Exit 0 when a local daemon answers on /health/live (for container HEALTHCHECKs).
+    Healthcheck(HealthcheckArgs),
+}
+
+/// Flags of `run`; each beats its environment variable, which beats the config file.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// YAML file of settings (setting names as keys), below flags and environment.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// 5-field cron expression in UTC (SCHEDULE).
+    #[arg(long)]
+    pub schedule: Option<String>,
+    /// Minutes between resyncs (RESYNC_INTERVAL_MINUTES).
+    #[arg(long, value_name = "MINUTES")]
+    pub interval_minutes: Option<String>,
+    /// Address of the HTTP server (LISTEN_ADDR).
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<String>,
+    /// Do not resync at start (RESYNC_ON_START=false).
+    #[arg(long)]
+    pub no_resync_on_start: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct HealthcheckArgs {
+    /// URL to GET; default http://127.0.0.1:<LISTEN_ADDR port>/health/live.
+    #[arg(long)]
+    pub url: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -76,5 +108,7 @@ pub async fn run(cli: Cli) -> Exit {
         Command::Validate => commands::validate::run(&cli.files),
         Command::Resync(args) if args.dry_run => commands::dry_run::run(&cli.files).await,
         Command::Resync(_) => commands::resync::run(&cli.files).await,
+        Command::Run(args) => commands::run::run(&cli.files, &args).await,
+        Command::Healthcheck(args) => commands::healthcheck::run(args.url.as_deref()).await,
     }
 }

@@ -8,6 +8,7 @@ pub mod blueprints;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod daemon;
 pub mod entity;
 pub mod logging;
 pub mod mapping;

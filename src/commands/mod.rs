@@ -1,7 +1,9 @@
 //! One module per subcommand; shared start-up checks live here.
 
 pub mod dry_run;
+pub mod healthcheck;
 pub mod resync;
+pub mod run;
 pub mod validate;
 
 use crate::aws::{AwsSettings, AwsSources, Kind};

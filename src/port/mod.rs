@@ -15,6 +15,7 @@ mod search;
 mod stats;
 mod transport;
 
+pub(crate) use batching::MAX_ENTITIES_PER_REQUEST;
 pub use blueprints::EnsureReport;
 pub use client::PortClient;
 pub use config::{

@@ -37,12 +37,15 @@ pub struct ResyncReport {
     /// Why deletion did not run, or what it spared.
     pub deletion_note: String,
     pub port_requests: ClientStats,
+    /// Stopped early (shutdown): some writes and the stale deletion were skipped.
+    pub cancelled: bool,
 }
 
 impl ResyncReport {
     /// True when AWS was read completely and Port took every write and delete.
     pub fn is_success(&self) -> bool {
         self.extraction.is_complete()
+            && !self.cancelled
             && self.write_failures.is_empty()
             && self.delete_failures.is_empty()
     }

@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use futures::future::join_all;
+use tokio_util::sync::CancellationToken;
 
 use super::extract::{extract, mapped_kinds};
 use super::fingerprint::MappedKeys;
@@ -52,6 +53,12 @@ impl ResyncError {
 
 impl Resync<'_> {
     pub async fn run(&self) -> Result<ResyncReport, ResyncError> {
+        self.run_until(&CancellationToken::new()).await
+    }
+
+    /// [`Self::run`], stopping early once `cancel` fires (the daemon shutting down): no new
+    /// write batch starts, requests already sent finish, and stale deletion is skipped.
+    pub async fn run_until(&self, cancel: &CancellationToken) -> Result<ResyncReport, ResyncError> {
         if self.bootstrap_blueprints {
             let wanted: Vec<_> = self
                 .blueprints
@@ -98,9 +105,15 @@ impl Resync<'_> {
             self.blueprints,
             mapped.iter().cloned().chain(desired.writes.keys().cloned()),
         );
-        self.write(&mut desired, &order, &mut report).await;
-        self.delete_stale(&observed, &desired, &order, &mut report)
-            .await;
+        self.write(&mut desired, &order, &mut report, cancel).await;
+        if cancel.is_cancelled() {
+            report.cancelled = true;
+            report.deletion_note = "skipped: shutting down".to_owned();
+            tracing::warn!("resync cancelled: remaining writes and stale deletion skipped");
+        } else {
+            self.delete_stale(&observed, &desired, &order, &mut report)
+                .await;
+        }
         report.port_requests = self.port.stats();
         Ok(report)
     }
@@ -169,7 +182,37 @@ impl Resync<'_> {
         }
     }
 
-    async fn write(&self, desired: &mut Desired, order: &[String], report: &mut ResyncReport) {
+    /// Upserts one blueprint's entities in slices of a few requests' worth, checking `cancel`
+    /// between slices; returns the outcomes of the slices that were sent.
+    async fn upsert_slices(
+        &self,
+        blueprint: &str,
+        entities: &[Entity],
+        options: &UpsertOptions,
+        cancel: &CancellationToken,
+    ) -> Vec<(std::ops::Range<usize>, crate::port::BulkOutcome)> {
+        let slice = crate::port::MAX_ENTITIES_PER_REQUEST * self.port.max_in_flight();
+        let mut outcomes = Vec::new();
+        let mut start = 0;
+        while start < entities.len() && !cancel.is_cancelled() {
+            let end = (start + slice).min(entities.len());
+            let outcome = self
+                .port
+                .bulk_upsert(blueprint, &entities[start..end], options)
+                .await;
+            outcomes.push((start..end, outcome));
+            start = end;
+        }
+        outcomes
+    }
+
+    async fn write(
+        &self,
+        desired: &mut Desired,
+        order: &[String],
+        report: &mut ResyncReport,
+        cancel: &CancellationToken,
+    ) {
         let options = self.upsert_options();
         let mut writes = std::mem::take(&mut desired.writes);
         let mut batches: Vec<(String, Vec<Entity>)> = order
@@ -183,14 +226,19 @@ impl Resync<'_> {
             let results = join_all(
                 batches
                     .iter()
-                    .map(|(bp, entities)| self.port.bulk_upsert(bp, entities, &options)),
+                    .map(|(bp, entities)| self.upsert_slices(bp, entities, &options, cancel)),
             )
             .await;
-            for ((bp, entities), outcome) in batches.iter().zip(results) {
-                record_upserts(report, bp, entities, outcome, None);
+            for ((bp, entities), slices) in batches.iter().zip(results) {
+                for (range, outcome) in slices {
+                    record_upserts(report, bp, &entities[range], outcome, None);
+                }
             }
         } else {
             for (bp, entities) in &batches {
+                if cancel.is_cancelled() {
+                    return;
+                }
                 let outcome = self.port.bulk_upsert(bp, entities, &options).await;
                 let mut missing_target = Vec::new();
                 record_upserts(report, bp, entities, outcome, Some(&mut missing_target));
@@ -200,6 +248,9 @@ impl Resync<'_> {
             }
             // A target may have been written after its dependent within one order layer.
             for (bp, entities) in &retry_later {
+                if cancel.is_cancelled() {
+                    return;
+                }
                 let outcome = self.port.bulk_upsert(bp, entities, &options).await;
                 record_upserts(report, bp, entities, outcome, None);
             }

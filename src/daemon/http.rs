@@ -1,0 +1,89 @@
+//! The daemon's HTTP endpoints: health, metrics and an on-demand resync.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::json;
+use subtle::ConstantTimeEq;
+
+use super::{Daemon, Refused, Trigger, metrics};
+
+pub fn router(daemon: Arc<Daemon>) -> Router {
+    Router::new()
+        .route("/health/live", get(live))
+        .route("/health/ready", get(ready))
+        .route("/metrics", get(metrics_text))
+        .route("/resync", post(resync))
+        .with_state(daemon)
+}
+
+async fn live() -> Response {
+    axum::Json(json!({"status": "live"})).into_response()
+}
+
+/// 200 once the configuration is loaded and Port accepted our credentials, 503 before.
+async fn ready(State(daemon): State<Arc<Daemon>>) -> Response {
+    let ready = daemon.is_ready();
+    let body = json!({
+        "status": if ready { "ready" } else { "starting" },
+        "ready": ready,
+        "resyncRunning": daemon.is_running(),
+        "lastResync": daemon.last_resync(),
+        "lastSuccessAt": daemon.last_success_at(),
+    });
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, axum::Json(body)).into_response()
+}
+
+async fn metrics_text(State(daemon): State<Arc<Daemon>>) -> Response {
+    daemon.refresh_port_metrics();
+    (
+        [(header::CONTENT_TYPE, metrics::CONTENT_TYPE)],
+        daemon.metrics.render(),
+    )
+        .into_response()
+}
+
+/// Whether the request carries the configured bearer token (compared in constant time).
+fn authorized(daemon: &Daemon, headers: &HeaderMap) -> bool {
+    let Some(expected) = daemon.resync_token() else {
+        return true;
+    };
+    let Some(given) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+    else {
+        return false;
+    };
+    bool::from(given.trim().as_bytes().ct_eq(expected.expose().as_bytes()))
+}
+
+async fn resync(State(daemon): State<Arc<Daemon>>, headers: HeaderMap) -> Response {
+    if !authorized(&daemon, &headers) {
+        return (
+            StatusCode::UNAUTHORIZED,
+            [(header::WWW_AUTHENTICATE, "Bearer")],
+            axum::Json(json!({"error": "a valid bearer token (RESYNC_TOKEN) is required"})),
+        )
+            .into_response();
+    }
+    let (status, message) = match daemon.request(Trigger::Api) {
+        Ok(()) => (StatusCode::ACCEPTED, "resync started"),
+        Err(Refused::Busy) => (StatusCode::CONFLICT, "a resync is already running"),
+        Err(Refused::NotReady) => (StatusCode::SERVICE_UNAVAILABLE, "not ready yet"),
+        Err(Refused::ShuttingDown) => (StatusCode::SERVICE_UNAVAILABLE, "shutting down"),
+    };
+    (status, axum::Json(json!({"message": message}))).into_response()
+}
