@@ -23,6 +23,8 @@ pub struct MapReport {
     pub bad_lines: u64,
     /// Reading the input or writing the entities failed; the run stopped there.
     pub io_error: Option<String>,
+    /// Fields that mapped to null for some item (kept as null), as `resources[i] (kind) field`.
+    pub null_fields: Vec<String>,
 }
 
 impl MapReport {
@@ -82,6 +84,12 @@ pub fn run(files: &ConfigFiles, args: &MapArgs) -> Exit {
     let report = map_lines(&mapping, &args.kind, &name, input, out, stderr.lock());
     if let Some(e) = &report.io_error {
         eprintln!("error: {e}");
+    }
+    if !report.null_fields.is_empty() {
+        eprintln!(
+            "note: fields that mapped to null for some items (kept as null): {}",
+            report.null_fields.join(", ")
+        );
     }
     eprintln!("map {}: {report}", args.kind);
     report.exit()
@@ -169,6 +177,7 @@ pub fn map_lines(
         report.io_error = Some(format!("writing entities to stdout failed: {e}"));
     }
     report.stats = transformer.stats().get(kind).cloned().unwrap_or_default();
+    report.null_fields = transformer.null_fields();
     report
 }
 
@@ -265,6 +274,28 @@ resources:
             "4 items, 2 entities, 1 filtered out, 0 skipped (no identifier or blueprint), \
              1 failed, 1 bad line(s)"
         );
+    }
+
+    #[test]
+    fn fields_that_mapped_to_null_are_listed_once() {
+        let yaml = MAPPING.replace(".Name | tonumber", ".Size");
+        let mapping = Mapping::from_yaml(&yaml, Path::new("m.yml")).unwrap();
+        let input = "{\"Id\":\"a\"}\n{\"Id\":\"b\",\"Size\":2}\n{\"Id\":\"c\"}\n";
+        let mut out = Vec::new();
+        let report = map_lines(
+            &mapping,
+            "Test::Thing",
+            "in",
+            input.as_bytes(),
+            &mut out,
+            io::sink(),
+        );
+        assert_eq!(out.iter().filter(|b| **b == b'\n').count(), 3);
+        assert_eq!(
+            report.null_fields,
+            ["resources[0] (Test::Thing) properties.n"]
+        );
+        assert_eq!(report.exit(), Exit::Success);
     }
 
     #[test]
