@@ -1,6 +1,8 @@
 //! Mapping-stage throughput on synthetic ACM items with the shipped mapping.
 //!
 //! `cargo bench --bench mapping [-- ITEMS]` prints entities per second; it asserts nothing.
+//! `cargo bench --bench mapping -- --emit N` instead writes N of the synthetic items as NDJSON
+//! on stdout, the input of `scripts/bench-map.sh` (the `map` command against the jq CLI).
 
 use std::path::Path;
 use std::time::Instant;
@@ -43,11 +45,29 @@ fn certificate(i: usize) -> Value {
     })
 }
 
+/// Writes `count` synthetic items, one JSON object per line.
+fn emit(count: usize) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    for i in 0..count {
+        serde_json::to_writer(&mut out, &certificate(i))?;
+        out.write_all(b"\n")?;
+    }
+    out.flush()
+}
+
 fn main() {
-    let count: usize = std::env::args()
-        .skip(1)
-        .find_map(|a| a.parse().ok())
-        .unwrap_or(100_000);
+    // cargo bench adds `--bench`; everything but `--emit N` and a count is ignored.
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if let Some(at) = args.iter().position(|a| a == "--emit") {
+        let count = args
+            .get(at + 1)
+            .and_then(|n| n.parse().ok())
+            .expect("--emit takes a number of items");
+        emit(count).expect("write the items to stdout");
+        return;
+    }
+    let count: usize = args.iter().find_map(|a| a.parse().ok()).unwrap_or(100_000);
     let mapping = Mapping::load(Path::new("mapping/port-app-config.yml")).expect("shipped mapping");
     let items: Vec<Value> = (0..count).map(certificate).collect();
     let kind = "AWS::ACM::Certificate";

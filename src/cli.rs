@@ -45,6 +45,8 @@ pub enum Command {
     Resync(ResyncArgs),
     /// Load the mapping and blueprints, compile every expression and check they fit together.
     Validate,
+    /// Map raw items (NDJSON, e.g. from `resync --dry-run --dump-raw`) offline; print entities.
+    Map(MapArgs),
     /// The daemon: resync at start and on a schedule; health, metrics and on-demand resyncs
     /// over HTTP; stops cleanly on SIGTERM/SIGINT.
     Run(RunArgs),
@@ -84,6 +86,22 @@ pub struct ResyncArgs {
     /// Print the entities instead of writing them to Port; needs no Port credentials.
     #[arg(long)]
     pub dry_run: bool,
+    /// Also write the raw items of each kind to DIR/<kind with :: as _>.ndjson (dry-run only).
+    #[arg(long, value_name = "DIR", requires = "dry_run")]
+    pub dump_raw: Option<PathBuf>,
+    /// Only fetch and map this kind (repeatable; dry-run only). Default: every mapped kind.
+    #[arg(long = "kind", value_name = "KIND", requires = "dry_run")]
+    pub kinds: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct MapArgs {
+    /// The kind the raw items are, e.g. AWS::ACM::Certificate: its resources are applied.
+    #[arg(long, value_name = "KIND")]
+    pub kind: String,
+    /// NDJSON file of raw items, one per line; `-` is stdin.
+    #[arg(long, value_name = "FILE", default_value = "-")]
+    pub input: PathBuf,
 }
 
 /// The documented exit codes.
@@ -106,7 +124,8 @@ impl From<Exit> for ExitCode {
 pub async fn run(cli: Cli) -> Exit {
     match cli.command {
         Command::Validate => commands::validate::run(&cli.files),
-        Command::Resync(args) if args.dry_run => commands::dry_run::run(&cli.files).await,
+        Command::Map(args) => commands::map::run(&cli.files, &args),
+        Command::Resync(args) if args.dry_run => commands::dry_run::run(&cli.files, &args).await,
         Command::Resync(_) => commands::resync::run(&cli.files).await,
         Command::Run(args) => commands::run::run(&cli.files, &args).await,
         Command::Healthcheck(args) => commands::healthcheck::run(args.url.as_deref()).await,

@@ -2,14 +2,25 @@
 
 pub mod dry_run;
 pub mod healthcheck;
+pub mod map;
+pub mod raw_dump;
 pub mod resync;
 pub mod run;
 pub mod validate;
 
+use std::io::{self, Write};
+
 use crate::aws::{AwsSettings, AwsSources, Kind};
 use crate::blueprints::Blueprints;
 use crate::cli::ConfigFiles;
+use crate::entity::Entity;
 use crate::mapping::Mapping;
+
+/// One entity as a line of NDJSON: the one serialization `resync --dry-run` and `map` print.
+pub fn write_entity(out: &mut impl Write, entity: &Entity) -> io::Result<()> {
+    serde_json::to_writer(&mut *out, entity)?;
+    out.write_all(b"\n")
+}
 
 /// The mapping and blueprints, loaded and checked against each other.
 pub struct Loaded {

@@ -58,6 +58,18 @@ pub async fn extract(
     sources: &AwsSources,
     mapping: &Mapping,
     kinds: &[Kind],
+    on_entity: impl FnMut(Entity),
+) -> Extraction {
+    extract_observed(sources, mapping, kinds, |_| {}, on_entity).await
+}
+
+/// [`extract`] that also shows every fetched page of raw items to `on_page`, before the page
+/// is mapped (`resync --dry-run --dump-raw` writes them out).
+pub async fn extract_observed(
+    sources: &AwsSources,
+    mapping: &Mapping,
+    kinds: &[Kind],
+    mut on_page: impl FnMut(&Page),
     mut on_entity: impl FnMut(Entity),
 ) -> Extraction {
     let mut transformer = Transformer::new(mapping);
@@ -73,7 +85,10 @@ pub async fn extract(
     );
     while let Some(result) = pages.next().await {
         match result {
-            Ok(page) => map_page(&mut transformer, &page, &mut extraction, &mut on_entity),
+            Ok(page) => {
+                on_page(&page);
+                map_page(&mut transformer, &page, &mut extraction, &mut on_entity);
+            }
             Err(error) => {
                 tracing::error!(%error, "fetch failed; the other scopes go on");
                 if let Some(summary) = extraction.kinds.get_mut(&error.kind) {

@@ -7,6 +7,6 @@ pub mod report;
 pub mod resync;
 pub mod summary;
 
-pub use extract::{Extraction, KindSummary, extract, mapped_kinds};
+pub use extract::{Extraction, KindSummary, extract, extract_observed, mapped_kinds};
 pub use report::ResyncReport;
 pub use resync::{Resync, ResyncError};
