@@ -38,6 +38,20 @@ impl PortClient {
         include: &[&str],
     ) -> Result<Vec<Value>, PortError> {
         let mut entities = Vec::new();
+        self.search_entity_pages(blueprint, query, include, |page| entities.extend(page))
+            .await?;
+        Ok(entities)
+    }
+
+    /// [`Self::search_entities`], handing each page to `on_page` as it arrives, so a caller
+    /// that digests entities never holds more than one page of them.
+    pub async fn search_entity_pages(
+        &self,
+        blueprint: &str,
+        query: &Value,
+        include: &[&str],
+        mut on_page: impl FnMut(Vec<Value>),
+    ) -> Result<(), PortError> {
         let mut from: Option<String> = None;
         loop {
             let mut body = Map::new();
@@ -61,7 +75,7 @@ impl PortClient {
             }
             let mut page = response.body;
             match page.get_mut("entities").map(Value::take) {
-                Some(Value::Array(items)) => entities.extend(items),
+                Some(Value::Array(items)) => on_page(items),
                 _ => {
                     return Err(PortError::UnexpectedResponse {
                         operation: operation::SEARCH,
@@ -77,7 +91,7 @@ impl PortClient {
                     });
                 }
                 Some(next) => from = Some(next.to_string()),
-                None => return Ok(entities),
+                None => return Ok(()),
             }
         }
     }
@@ -92,5 +106,17 @@ impl PortClient {
     ) -> Result<Vec<Value>, PortError> {
         let query = ownership_query(self.integration_identifier());
         self.search_entities(blueprint, &query, include).await
+    }
+
+    /// [`Self::owned_entities`] page by page, as [`Self::search_entity_pages`].
+    pub async fn owned_entity_pages(
+        &self,
+        blueprint: &str,
+        include: &[&str],
+        on_page: impl FnMut(Vec<Value>),
+    ) -> Result<(), PortError> {
+        let query = ownership_query(self.integration_identifier());
+        self.search_entity_pages(blueprint, &query, include, on_page)
+            .await
     }
 }

@@ -148,14 +148,22 @@ impl Resync<'_> {
     }
 
     /// One paginated read per blueprint, all at once; used for the diff and for deletion.
+    /// Each page is digested as it arrives: only identifiers and digests are kept.
     async fn read_port(&self, mapped: &BTreeSet<String>) -> Result<Observed, ResyncError> {
         let reads = mapped.iter().map(|blueprint| async move {
-            let entities = self.port.owned_entities(blueprint, &[]).await;
-            (blueprint, entities)
+            let merged = self.merged_keys(blueprint);
+            let mut observed = Observed::default();
+            let read = self
+                .port
+                .owned_entity_pages(blueprint, &[], |page| {
+                    observed.add(blueprint, &page, merged.as_ref());
+                })
+                .await;
+            (blueprint, read.map(|()| observed))
         });
         let mut observed = Observed::default();
         for (blueprint, result) in join_all(reads).await {
-            let entities = result.map_err(|error| {
+            let read = result.map_err(|error| {
                 let fatal = ResyncError::ReadPort {
                     blueprint: blueprint.clone(),
                     error,
@@ -169,7 +177,7 @@ impl Resync<'_> {
                     fatal
                 }
             })?;
-            observed.add(blueprint, &entities, self.merged_keys(blueprint).as_ref());
+            observed.by_blueprint.extend(read.by_blueprint);
         }
         Ok(observed)
     }

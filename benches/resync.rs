@@ -1,0 +1,234 @@
+//! `port-aws-sync resync` at scale: 10,000 secrets and 1,000 certificates seeded into moto,
+//! synced into the Port emulator (in this process) with 20 ms added to every Port request.
+//!
+//! `cargo bench --bench resync [-- SECRETS CERTIFICATES]` runs the binary twice, a first resync
+//! into an empty Port and a steady-state one with nothing changed in AWS, and prints for each:
+//! wall time, the child's CPU time (user + sys) and peak RSS (from `wait4`), and the Port
+//! requests by endpoint. It asserts nothing. Needs moto (`scripts/moto-venv.sh`; or
+//! `MOTO_SERVER=/path/to/moto_server`).
+
+#[path = "../tests/support/moto.rs"]
+#[allow(dead_code)]
+mod moto;
+
+use std::fs::File;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use moto::Moto;
+use port_emulator::{Emulator, Faults, RequestCounts, paths};
+
+const REGIONS: [&str; 2] = ["us-east-1", "eu-west-1"];
+const LATENCY_MS: u64 = 20;
+/// Seeding requests in flight at once.
+const SEED_CONCURRENCY: usize = 16;
+
+/// One run of the CLI, measured.
+struct Measured {
+    exit: i32,
+    wall: Duration,
+    user: Duration,
+    sys: Duration,
+    peak_rss_kib: i64,
+    stderr: String,
+    requests: RequestCounts,
+}
+
+fn main() {
+    let mut args = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .map(|a| a.parse::<usize>().expect("counts are whole numbers"));
+    let secrets = args.next().unwrap_or(10_000);
+    let certificates = args.next().unwrap_or(1_000);
+    // moto validates a requested certificate 60 s after the request (PENDING_VALIDATION ->
+    // ISSUED): a real AWS change that would land in the steady-state run. Read by the moto
+    // server this process starts.
+    // SAFETY: no other thread runs yet.
+    unsafe { std::env::set_var("MOTO_ACM_VALIDATION_WAIT", "86400") };
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+        .block_on(bench(secrets, certificates));
+}
+
+async fn bench(secrets: usize, certificates: usize) {
+    // Copied first: seeding takes minutes, and another checkout sharing the target directory
+    // may rebuild the binary in place meanwhile.
+    let bin_dir = tempfile::tempdir().expect("temporary directory");
+    let bin = bin_dir.path().join("port-aws-sync");
+    std::fs::copy(env!("CARGO_BIN_EXE_port-aws-sync"), &bin).expect("copy the binary");
+    let moto = Moto::start();
+    let seeding = Instant::now();
+    seed(&moto, secrets, certificates).await;
+    eprintln!(
+        "seeded {secrets} secrets and {certificates} certificates in {:.1} s",
+        seeding.elapsed().as_secs_f64()
+    );
+    let emu = Emulator::builder()
+        .faults(Faults {
+            latency_ms: LATENCY_MS,
+            ..Faults::default()
+        })
+        .start()
+        .await;
+
+    let first = run(&bin, &moto, &emu).await;
+    let steady = run(&bin, &moto, &emu).await;
+    for m in [&first, &steady] {
+        if m.exit != 0 {
+            eprintln!("resync exited {}:\n{}", m.exit, m.stderr);
+        }
+    }
+
+    let entities = secrets + certificates + 1;
+    println!(
+        "resync of {secrets} secrets + {certificates} certificates + 1 account \
+         ({entities} entities, {} regions), Port latency {LATENCY_MS} ms per request",
+        REGIONS.len()
+    );
+    println!(
+        "{:<14} {:>5} {:>9} {:>9} {:>9} {:>10}",
+        "", "exit", "wall", "user", "sys", "peak RSS"
+    );
+    for (name, m) in [("first run", &first), ("steady state", &steady)] {
+        println!(
+            "{name:<14} {:>5} {:>8.2}s {:>8.2}s {:>8.2}s {:>7.1} MiB",
+            m.exit,
+            m.wall.as_secs_f64(),
+            m.user.as_secs_f64(),
+            m.sys.as_secs_f64(),
+            m.peak_rss_kib as f64 / 1024.0
+        );
+    }
+    let bound = secrets.div_ceil(20) + certificates.div_ceil(20) + 1;
+    for (name, m) in [("first run", &first), ("steady state", &steady)] {
+        println!("\nPort requests, {name}:\n{}", m.requests);
+        println!(
+            "  bulk writes {} (at most {bound} = ceil(N/20) per blueprint), searches {}, tokens {}",
+            m.requests.count("POST", paths::ENTITIES_BULK),
+            m.requests.count("POST", paths::ENTITIES_SEARCH),
+            m.requests.count("POST", paths::ACCESS_TOKEN),
+        );
+        println!("  report:");
+        for line in m.stderr.lines().filter(|l| l.starts_with("  ")) {
+            println!("  {line}");
+        }
+    }
+}
+
+async fn seed(moto: &Moto, secrets: usize, certificates: usize) {
+    let mut secret_clients = Vec::new();
+    let mut acm_clients = Vec::new();
+    for region in REGIONS {
+        let config = moto.sdk_config(region).await;
+        secret_clients.push(aws_sdk_secretsmanager::Client::new(&config));
+        acm_clients.push(aws_sdk_acm::Client::new(&config));
+    }
+    let secret_clients = &secret_clients;
+    futures::stream::iter(0..secrets)
+        .map(|i| async move {
+            secret_clients[i % REGIONS.len()]
+                .create_secret()
+                .name(format!("bench/service-{i:05}/db-password"))
+                .description(format!("database password of service {i}"))
+                .secret_string("never-synced")
+                .tags(
+                    aws_sdk_secretsmanager::types::Tag::builder()
+                        .key("team")
+                        .value(format!("team-{}", i % 17))
+                        .build(),
+                )
+                .send()
+                .await
+                .expect("create secret");
+        })
+        .buffer_unordered(SEED_CONCURRENCY)
+        .collect::<()>()
+        .await;
+    let acm_clients = &acm_clients;
+    futures::stream::iter(0..certificates)
+        .map(|i| async move {
+            acm_clients[i % REGIONS.len()]
+                .request_certificate()
+                .domain_name(format!("service-{i:04}.bench.example.com"))
+                .send()
+                .await
+                .expect("request certificate");
+        })
+        .buffer_unordered(SEED_CONCURRENCY)
+        .collect::<()>()
+        .await;
+}
+
+/// Runs `port-aws-sync resync` as the tests do (clean environment, crate directory) and
+/// measures it with `wait4`.
+async fn run(bin: &Path, moto: &Moto, emu: &Emulator) -> Measured {
+    emu.clear_requests();
+    let mut env = moto.env(REGIONS[0]);
+    env.extend(
+        [
+            ("AWS_REGIONS", REGIONS.join(",")),
+            ("PORT_BASE_URL", emu.base_url()),
+            ("PORT_CLIENT_ID", emu.client_id().to_owned()),
+            ("PORT_CLIENT_SECRET", emu.client_secret().to_owned()),
+        ]
+        .map(|(k, v)| (k.to_owned(), v)),
+    );
+    let bin = bin.to_owned();
+    let (exit, wall, usage, stderr) = tokio::task::spawn_blocking(move || {
+        let home = tempfile::tempdir().expect("temporary HOME");
+        let log = home.path().join("stderr");
+        let started = Instant::now();
+        #[allow(clippy::zombie_processes, reason = "wait4 below reaps it")]
+        let child = Command::new(&bin)
+            .arg("resync")
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", home.path())
+            .envs(env)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(File::create(&log).expect("stderr file"))
+            .spawn()
+            .expect("run port-aws-sync");
+        let (status, usage) = wait4(child.id());
+        let wall = started.elapsed();
+        let stderr = std::fs::read_to_string(&log).unwrap_or_default();
+        (status, wall, usage, stderr)
+    })
+    .await
+    .expect("the runner does not panic");
+    let time = |t: libc::timeval| {
+        Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64)
+    };
+    Measured {
+        exit,
+        wall,
+        user: time(usage.ru_utime),
+        sys: time(usage.ru_stime),
+        peak_rss_kib: usage.ru_maxrss,
+        stderr,
+        requests: emu.request_counts(),
+    }
+}
+
+/// Waits for the child and returns its exit code and resource usage (Linux: `ru_maxrss` in
+/// KiB). The `Child` handle is not waited on afterwards: dropping it does not reap.
+fn wait4(pid: u32) -> (i32, libc::rusage) {
+    let mut status = 0;
+    // SAFETY: rusage is plain data; wait4 fills it for our own child.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let reaped = unsafe { libc::wait4(pid as libc::pid_t, &mut status, 0, &mut usage) };
+    assert_eq!(reaped, pid as libc::pid_t, "wait4 failed");
+    let exit = if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else {
+        -1
+    };
+    (exit, usage)
+}
