@@ -5,7 +5,8 @@
 //! into an empty Port and a steady-state one with nothing changed in AWS, and prints for each:
 //! wall time, the child's CPU time (user + sys) and peak RSS (from `wait4`), and the Port
 //! requests by endpoint. It asserts nothing. Needs moto (`scripts/moto-venv.sh`; or
-//! `MOTO_SERVER=/path/to/moto_server`).
+//! `MOTO_SERVER=/path/to/moto_server`). Under `cargo test --all-targets` it runs once with 40
+//! secrets and 4 certificates, to keep it working.
 
 #[path = "../tests/support/moto.rs"]
 #[allow(dead_code)]
@@ -37,12 +38,19 @@ struct Measured {
 }
 
 fn main() {
+    // `cargo bench` passes --bench; `cargo test --all-targets` runs this as a quick smoke test.
+    let benchmarking = std::env::args().any(|a| a == "--bench");
     let mut args = std::env::args()
         .skip(1)
         .filter(|a| !a.starts_with('-'))
         .map(|a| a.parse::<usize>().expect("counts are whole numbers"));
-    let secrets = args.next().unwrap_or(10_000);
-    let certificates = args.next().unwrap_or(1_000);
+    let (secrets, certificates) = if benchmarking {
+        (10_000, 1_000)
+    } else {
+        (40, 4)
+    };
+    let secrets = args.next().unwrap_or(secrets);
+    let certificates = args.next().unwrap_or(certificates);
     // moto validates a requested certificate 60 s after the request (PENDING_VALIDATION ->
     // ISSUED): a real AWS change that would land in the steady-state run. Read by the moto
     // server this process starts.
