@@ -8,7 +8,8 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader, BufWriter, Write};
 use std::path::Path;
 
-use serde_json::Value;
+use serde::de::{DeserializeSeed, Deserializer, MapAccess, Visitor};
+use serde_json::{Map, Value};
 
 use crate::cli::{ConfigFiles, Exit, MapArgs};
 use crate::mapping::{KindStats, Mapping, Outcome, Transformer};
@@ -126,6 +127,7 @@ pub fn map_lines(
     let mut transformer = Transformer::new(mapping);
     let mut report = MapReport::default();
     let mut line = Vec::with_capacity(4096);
+    let mut parser = ItemParser::default();
     let mut number: u64 = 0;
     let mut write_error: Option<io::Error> = None;
     loop {
@@ -142,14 +144,13 @@ pub fn map_lines(
         if text.is_empty() {
             continue;
         }
-        let item: Value = match serde_json::from_slice(text) {
+        let item = match parser.parse(text) {
             Ok(item) => item,
-            Err(e) => {
+            Err(message) => {
                 report.bad_lines += 1;
                 let _ = writeln!(
                     errors,
-                    "error: {name} line {number}: not a JSON value, line skipped: {}",
-                    json_error(&e)
+                    "error: {name} line {number}: not a JSON value, line skipped: {message}"
                 );
                 continue;
             }
@@ -179,6 +180,71 @@ pub fn map_lines(
     report.stats = transformer.stats().get(kind).cloned().unwrap_or_default();
     report.null_fields = transformer.null_fields();
     report
+}
+
+/// Parses raw items, one line each, into JSON values as `serde_json::from_str` does.
+///
+/// Faster on NDJSON of one kind: the line is checked to be UTF-8 once rather than string by
+/// string, and an item's top-level object is sized up front from the previous item's field
+/// count, which spares the growth and rehashing of its field map.
+#[derive(Default)]
+struct ItemParser {
+    fields: usize,
+}
+
+impl ItemParser {
+    /// At most this many fields are reserved ahead, whatever the previous item had.
+    const MAX_RESERVED: usize = 256;
+
+    fn parse(&mut self, line: &[u8]) -> Result<Value, String> {
+        let text = std::str::from_utf8(line)
+            .map_err(|e| format!("invalid UTF-8 at column {}", e.valid_up_to() + 1))?;
+        let value = if text.starts_with('{') {
+            let mut de = serde_json::Deserializer::from_str(text);
+            TopObject {
+                fields: self.fields,
+            }
+            .deserialize(&mut de)
+            .and_then(|value| de.end().map(|()| value))
+        } else {
+            serde_json::from_str(text)
+        }
+        .map_err(|e| json_error(&e))?;
+        if let Value::Object(map) = &value {
+            self.fields = map.len().min(Self::MAX_RESERVED);
+        }
+        Ok(value)
+    }
+}
+
+/// A JSON object whose map has room for `fields` entries from the start; values below it are
+/// plain `serde_json::Value`s.
+struct TopObject {
+    fields: usize,
+}
+
+impl<'de> DeserializeSeed<'de> for TopObject {
+    type Value = Value;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for TopObject {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Value, A::Error> {
+        let mut map = Map::with_capacity(self.fields);
+        while let Some((key, value)) = access.next_entry::<String, Value>()? {
+            map.insert(key, value);
+        }
+        Ok(Value::Object(map))
+    }
 }
 
 /// serde's message with the column; its "line 1" is meaningless for a single line.
@@ -296,6 +362,46 @@ resources:
             ["resources[0] (Test::Thing) properties.n"]
         );
         assert_eq!(report.exit(), Exit::Success);
+    }
+
+    #[test]
+    fn the_item_parser_reads_what_serde_json_reads() {
+        let mut parser = ItemParser::default();
+        for text in [
+            r#"{"b":1,"a":{"y":[1,2.5,"x"],"x":null},"c":"\u00e9\n","b":2}"#,
+            r#"{}"#,
+            r#"{"only":true}"#,
+            r#"[1,{"a":2}]"#,
+            r#""text""#,
+            r#"-12.5e3"#,
+            r#"null"#,
+        ] {
+            let expected: Value = serde_json::from_str(text).unwrap();
+            let parsed = parser.parse(text.as_bytes()).unwrap();
+            assert_eq!(parsed, expected, "{text}");
+            assert_eq!(
+                parsed.to_string(),
+                expected.to_string(),
+                "key order of {text}"
+            );
+        }
+        for bad in [
+            &b"{\"a\":1} x"[..],
+            b"{\"a\":",
+            b"{\"a\" 1}",
+            b"[1,]",
+            b"{\"\xff\":1}",
+        ] {
+            assert!(
+                parser.parse(bad).is_err(),
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+        assert_eq!(
+            parser.parse(b"{\"a\":\"\xff\"}").unwrap_err(),
+            "invalid UTF-8 at column 7"
+        );
     }
 
     #[test]
