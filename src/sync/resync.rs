@@ -42,13 +42,15 @@ pub enum ResyncError {
 impl ResyncError {
     /// Credentials Port refuses are a configuration problem, not a passing failure.
     pub fn is_configuration(&self) -> bool {
-        let error = match self {
-            Self::Unauthorized(e) | Self::Blueprints(e) => e,
-            Self::ReadPort { error, .. } => error,
-        };
-        matches!(error, PortError::Authentication { .. })
-            || matches!(error.status(), Some(401 | 403))
+        match self {
+            Self::Unauthorized(e) | Self::Blueprints(e) => refuses_credentials(e),
+            Self::ReadPort { error, .. } => refuses_credentials(error),
+        }
     }
+}
+
+fn refuses_credentials(error: &PortError) -> bool {
+    matches!(error, PortError::Authentication { .. }) || matches!(error.status(), Some(401 | 403))
 }
 
 impl Resync<'_> {
@@ -164,17 +166,13 @@ impl Resync<'_> {
         let mut observed = Observed::default();
         for (blueprint, result) in join_all(reads).await {
             let read = result.map_err(|error| {
-                let fatal = ResyncError::ReadPort {
-                    blueprint: blueprint.clone(),
-                    error,
-                };
-                if fatal.is_configuration() {
-                    let ResyncError::ReadPort { error, .. } = fatal else {
-                        unreachable!()
-                    };
+                if refuses_credentials(&error) {
                     ResyncError::Unauthorized(error)
                 } else {
-                    fatal
+                    ResyncError::ReadPort {
+                        blueprint: blueprint.clone(),
+                        error,
+                    }
                 }
             })?;
             observed.by_blueprint.extend(read.by_blueprint);
