@@ -52,6 +52,19 @@ pub enum Command {
     Run(RunArgs),
     /// Exit 0 when a local daemon answers on /health/live (for container HEALTHCHECKs).
     Healthcheck(HealthcheckArgs),
+    /// Only the self-service actions webhook (WEBHOOK_* settings), without resyncs.
+    ServeActions(ServeActionsArgs),
+}
+
+/// Flags of `serve-actions`; each beats its environment variable, which beats the config file.
+#[derive(Debug, Args)]
+pub struct ServeActionsArgs {
+    /// YAML file of settings (setting names as keys), below flags and environment.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Address of the HTTP server (LISTEN_ADDR).
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<String>,
 }
 
 /// Flags of `run`; each beats its environment variable, which beats the config file.
@@ -129,5 +142,6 @@ pub async fn run(cli: Cli) -> Exit {
         Command::Resync(_) => commands::resync::run(&cli.files).await,
         Command::Run(args) => commands::run::run(&cli.files, &args).await,
         Command::Healthcheck(args) => commands::healthcheck::run(args.url.as_deref()).await,
+        Command::ServeActions(args) => commands::serve_actions::run(&cli.files, &args).await,
     }
 }

@@ -3,6 +3,7 @@
 //! The data flows `aws` (raw items) → `mapping` (entities) → `sync` (plan) → `port` (HTTP),
 //! with `cli`, `commands` and `logging` at the edge.
 
+pub mod actions;
 pub mod aws;
 pub mod blueprints;
 pub mod cli;

@@ -4,84 +4,38 @@
 
 mod support;
 
-use std::io::Read;
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Instant;
 
 use port_emulator::{Emulator, Faults, paths};
 use serde_json::{Value, json};
 use support::moto::{Moto, free_port};
+use support::service::{Service, bin};
 
-const BIN: &str = env!("CARGO_BIN_EXE_port-aws-sync");
-
-/// The binary under test; `PORT_AWS_SYNC_BIN` overrides cargo's (for a build directory that
-/// other checkouts share and may relink meanwhile).
-fn bin() -> String {
-    std::env::var("PORT_AWS_SYNC_BIN").unwrap_or_else(|_| BIN.to_owned())
-}
 const MANIFEST_DIR: &str = env!("CARGO_MANIFEST_DIR");
 const REGION: &str = "us-east-1";
-/// A guard against a hung condition, not a performance expectation.
-const PATIENCE: Duration = Duration::from_secs(120);
 const BLUEPRINTS: [&str; 3] = ["awsAccount", "acmCertificate", "awsSecret"];
 
-/// The daemon as a child process; killed when dropped.
+/// `port-aws-sync run` as a child process, with its HTTP endpoints.
 struct Daemon {
-    child: Mutex<Child>,
-    port: u16,
-    stderr: Arc<Mutex<String>>,
+    service: Service,
     http: reqwest::Client,
+}
+
+impl std::ops::Deref for Daemon {
+    type Target = Service;
+
+    fn deref(&self) -> &Service {
+        &self.service
+    }
 }
 
 impl Daemon {
     fn start(env: &[(String, String)]) -> Daemon {
-        let port = free_port();
-        let home = std::env::temp_dir();
-        let mut child = Command::new(bin())
-            .arg("run")
-            .current_dir(MANIFEST_DIR)
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", home)
-            .env("LISTEN_ADDR", format!("127.0.0.1:{port}"))
-            .envs(env.iter().map(|(k, v)| (k, v)))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start port-aws-sync run");
-        let stderr = Arc::new(Mutex::new(String::new()));
-        let mut pipe = child.stderr.take().expect("piped stderr");
-        std::thread::spawn({
-            let stderr = stderr.clone();
-            move || {
-                let mut buf = [0u8; 8192];
-                while let Ok(n) = pipe.read(&mut buf) {
-                    if n == 0 {
-                        break;
-                    }
-                    stderr
-                        .lock()
-                        .unwrap()
-                        .push_str(&String::from_utf8_lossy(&buf[..n]));
-                }
-            }
-        });
         Daemon {
-            child: Mutex::new(child),
-            port,
-            stderr,
+            service: Service::start(&["run"], env),
             http: reqwest::Client::new(),
         }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
-    }
-
-    fn stderr(&self) -> String {
-        self.stderr.lock().unwrap().clone()
     }
 
     async fn get(&self, path: &str) -> Option<(u16, String)> {
@@ -101,68 +55,6 @@ impl Daemon {
         let (status, body) = self.get("/metrics").await.expect("GET /metrics");
         assert_eq!(status, 200, "{body}");
         Metrics(body)
-    }
-
-    /// Waits until `condition` holds, panicking with the daemon's log after [`PATIENCE`].
-    async fn wait_for<F, Fut>(&self, what: &str, mut condition: F)
-    where
-        F: FnMut() -> Fut,
-        Fut: std::future::Future<Output = bool>,
-    {
-        let deadline = Instant::now() + PATIENCE;
-        loop {
-            if condition().await {
-                return;
-            }
-            let exited = self.child.lock().unwrap().try_wait();
-            if let Ok(Some(status)) = exited {
-                panic!("daemon exited ({status}) before {what}:\n{}", self.stderr());
-            }
-            assert!(
-                Instant::now() < deadline,
-                "timed out waiting for {what}:\n{}",
-                self.stderr()
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    fn signal(&self, name: &str) {
-        let status = Command::new("kill")
-            .args([
-                &format!("-{name}"),
-                &self.child.lock().unwrap().id().to_string(),
-            ])
-            .status()
-            .expect("run kill");
-        assert!(status.success());
-    }
-
-    /// Waits for the exit (generously) and returns the exit code.
-    async fn exit_code(&self) -> Option<i32> {
-        let deadline = Instant::now() + PATIENCE;
-        loop {
-            let exited = self.child.lock().unwrap().try_wait().expect("wait");
-            if let Some(status) = exited {
-                // Let the reader drain the last lines.
-                tokio::time::sleep(Duration::from_millis(100)).await;
-                return status.code();
-            }
-            assert!(
-                Instant::now() < deadline,
-                "daemon did not exit:\n{}",
-                self.stderr()
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let child = self.child.get_mut().unwrap();
-        let _ = child.kill();
-        let _ = child.wait();
     }
 }
 
@@ -558,7 +450,7 @@ async fn bench_idle_rss_and_time_to_ready() {
         .wait_for("ready", || async { daemon.ready().await.is_some() })
         .await;
     let to_ready = started.elapsed();
-    let pid = daemon.child.lock().unwrap().id();
+    let pid = daemon.pid();
     let mut samples = Vec::new();
     // Waited for in steps so each wait stays well within PATIENCE.
     for target in [

@@ -546,13 +546,13 @@ async fn deletes_blocked_by_dependents_are_reported_and_delete_entity_is_idempot
 
     assert!(
         client
-            .delete_entity("awsAccount", "111", true)
+            .delete_entity("awsAccount", "111", true, None)
             .await
             .unwrap()
     );
     assert!(
         !client
-            .delete_entity("awsAccount", "111", true)
+            .delete_entity("awsAccount", "111", true, None)
             .await
             .unwrap()
     );
@@ -567,7 +567,12 @@ async fn identifiers_with_slashes_stay_one_path_segment() {
     emu.seed_entities("awsSecret", [entity], OUR_DATASOURCE)
         .unwrap();
     let client = client_for(&emu);
-    assert!(client.delete_entity("awsSecret", arn, false).await.unwrap());
+    assert!(
+        client
+            .delete_entity("awsSecret", arn, false, None)
+            .await
+            .unwrap()
+    );
     assert_eq!(emu.entity_count("awsSecret"), 0);
 }
 

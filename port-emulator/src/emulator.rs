@@ -336,6 +336,12 @@ impl Emulator {
         self.state.peak_in_flight()
     }
 
+    /// Keeps every request body in [`Emulator::requests`] from now on (to check what a client
+    /// sent, e.g. that no secret reached Port).
+    pub fn record_bodies(&self, on: bool) {
+        self.state.set_record_bodies(on);
+    }
+
     pub fn clear_requests(&self) {
         self.state.log().clear();
     }

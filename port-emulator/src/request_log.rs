@@ -24,6 +24,9 @@ pub struct RequestRecord {
     /// Request body size from `Content-Length` (0 when absent).
     pub body_bytes: usize,
     pub user_agent: Option<String>,
+    /// The body as text, when [`crate::Emulator::record_bodies`] is on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
 }
 
 #[derive(Debug, Default)]
@@ -112,6 +115,21 @@ impl fmt::Display for RequestCounts {
 
 /// Middleware recording each Port request once its response is known.
 pub async fn record(State(state): State<Shared>, req: Request, next: Next) -> Response {
+    let (req, body) = if state.records_bodies() {
+        let (parts, body) = req.into_parts();
+        match axum::body::to_bytes(body, usize::MAX).await {
+            Ok(bytes) => {
+                let text = String::from_utf8_lossy(&bytes).into_owned();
+                (
+                    Request::from_parts(parts, axum::body::Body::from(bytes)),
+                    Some(text),
+                )
+            }
+            Err(_) => (Request::from_parts(parts, axum::body::Body::empty()), None),
+        }
+    } else {
+        (req, None)
+    };
     let path = req
         .extensions()
         .get::<MatchedPath>()
@@ -143,6 +161,7 @@ pub async fn record(State(state): State<Shared>, req: Request, next: Next) -> Re
         status: response.status().as_u16(),
         body_bytes,
         user_agent,
+        body,
     });
     response
 }

@@ -1,6 +1,6 @@
 //! State shared by the handlers, the middleware and the test handle.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::auth::AuthState;
@@ -16,6 +16,7 @@ pub struct AppState {
     faults: Mutex<FaultEngine>,
     log: Mutex<RequestLog>,
     body_limit: AtomicUsize,
+    record_bodies: AtomicBool,
     in_flight: AtomicUsize,
     peak_in_flight: AtomicUsize,
 }
@@ -34,6 +35,7 @@ impl AppState {
             faults: Mutex::new(faults),
             log: Mutex::new(RequestLog::default()),
             body_limit: AtomicUsize::new(body_limit),
+            record_bodies: AtomicBool::new(false),
             in_flight: AtomicUsize::new(0),
             peak_in_flight: AtomicUsize::new(0),
         }
@@ -61,6 +63,15 @@ impl AppState {
 
     pub fn set_body_limit(&self, bytes: usize) {
         self.body_limit.store(bytes, Ordering::Relaxed);
+    }
+
+    /// Whether the request log keeps each request's body (off: bulk bodies are large).
+    pub fn records_bodies(&self) -> bool {
+        self.record_bodies.load(Ordering::Relaxed)
+    }
+
+    pub fn set_record_bodies(&self, on: bool) {
+        self.record_bodies.store(on, Ordering::Relaxed);
     }
 
     /// Marks a Port request as started; returns a guard that marks it finished on drop.

@@ -2,7 +2,9 @@
 
 use aws_sdk_acm::config::Region;
 use aws_sdk_acm::operation::list_certificates::builders::ListCertificatesFluentBuilder;
-use aws_sdk_acm::types::{CertificateStatus, CertificateSummary, Filters, KeyAlgorithm};
+use aws_sdk_acm::types::{
+    CertificateDetail, CertificateStatus, CertificateSummary, Filters, KeyAlgorithm,
+};
 use futures::stream::{self, BoxStream, StreamExt};
 
 use super::errors::{ScopeError, describe_sdk_error};
@@ -138,6 +140,82 @@ pub(crate) fn certificate_item(summary: &CertificateSummary) -> RawItem {
                 .as_ref()
                 .map(|v| v.as_str()),
         );
+    item
+}
+
+/// ListCertificates' summary subset, at most this many names.
+const SUMMARY_NAMES: usize = 100;
+
+/// One certificate from DescribeCertificate, in ListCertificates' item shape so the mapping
+/// sees the same fields whichever call fetched it. A summary's `Exported` and
+/// `CertificateKeyPairOrigin` have no counterpart in the detail and are left out.
+pub(crate) fn certificate_detail_item(detail: &CertificateDetail) -> RawItem {
+    let names = detail
+        .subject_alternative_names
+        .as_deref()
+        .unwrap_or_default();
+    let mut item = RawItem::new();
+    item.string("CertificateArn", detail.certificate_arn.as_deref())
+        .string("DomainName", detail.domain_name.as_deref())
+        .strings(
+            "SubjectAlternativeNameSummaries",
+            detail
+                .subject_alternative_names
+                .as_ref()
+                .map(|names| names.iter().take(SUMMARY_NAMES).map(String::as_str)),
+        )
+        .bool(
+            "HasAdditionalSubjectAlternativeNames",
+            detail
+                .subject_alternative_names
+                .as_ref()
+                .map(|_| names.len() > SUMMARY_NAMES),
+        )
+        .string("Status", detail.status.as_ref().map(|v| v.as_str()))
+        .string("Type", detail.r#type.as_ref().map(|v| v.as_str()))
+        .string(
+            "KeyAlgorithm",
+            detail.key_algorithm.as_ref().map(|v| v.as_str()),
+        )
+        .strings(
+            "KeyUsages",
+            detail.key_usages.as_ref().map(|usages| {
+                usages
+                    .iter()
+                    .filter_map(|u| u.name.as_ref().map(|n| n.as_str()))
+            }),
+        )
+        .strings(
+            "ExtendedKeyUsages",
+            detail.extended_key_usages.as_ref().map(|usages| {
+                usages
+                    .iter()
+                    .filter_map(|u| u.name.as_ref().map(|n| n.as_str()))
+            }),
+        )
+        .string(
+            "ExportOption",
+            detail
+                .options
+                .as_ref()
+                .and_then(|o| o.export.as_ref())
+                .map(|v| v.as_str()),
+        )
+        .bool(
+            "InUse",
+            detail.in_use_by.as_ref().map(|users| !users.is_empty()),
+        )
+        .string(
+            "RenewalEligibility",
+            detail.renewal_eligibility.as_ref().map(|v| v.as_str()),
+        )
+        .timestamp("NotBefore", detail.not_before.as_ref())
+        .timestamp("NotAfter", detail.not_after.as_ref())
+        .timestamp("CreatedAt", detail.created_at.as_ref())
+        .timestamp("IssuedAt", detail.issued_at.as_ref())
+        .timestamp("ImportedAt", detail.imported_at.as_ref())
+        .timestamp("RevokedAt", detail.revoked_at.as_ref())
+        .string("ManagedBy", detail.managed_by.as_ref().map(|v| v.as_str()));
     item
 }
 

@@ -8,6 +8,7 @@ mod accounts;
 mod acm;
 mod errors;
 mod identity;
+pub mod lookup;
 pub mod raw;
 pub mod regions;
 mod scopes;
@@ -15,6 +16,7 @@ mod secrets;
 mod settings;
 mod sources;
 
+pub(crate) use errors::describe_sdk_error;
 pub use errors::{AwsSetupError, ScopeError};
 pub use identity::CallerIdentity;
 pub use settings::{

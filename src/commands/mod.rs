@@ -6,6 +6,7 @@ pub mod map;
 pub mod raw_dump;
 pub mod resync;
 pub mod run;
+pub mod serve_actions;
 pub mod validate;
 
 use std::io::{self, Write};

@@ -18,6 +18,7 @@ use tokio::sync::mpsc;
 use tokio_cron_scheduler::{Job, JobScheduler};
 use tokio_util::sync::CancellationToken;
 
+use crate::actions::{ActionBackend, Webhook};
 use crate::aws::AwsSources;
 use crate::blueprints::Blueprints;
 use crate::cli::Exit;
@@ -153,7 +154,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 /// What every resync reads, loaded once at start.
 struct Work {
-    mapping: Mapping,
+    mapping: Arc<Mapping>,
     blueprints: Blueprints,
     sources: AwsSources,
     port: PortClient,
@@ -351,7 +352,7 @@ async fn connect_port(
     }
 }
 
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let terminate = async {
         #[cfg(unix)]
         match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
@@ -438,8 +439,13 @@ pub async fn run(settings: DaemonSettings) -> Exit {
         last_success_at: Mutex::new(None),
         resync_token: settings.resync_token.clone(),
     });
+    let mapping = Arc::new(loaded.mapping);
+    let webhook = settings.webhook.as_ref().map(|webhook| {
+        let backend = ActionBackend::new(&sources, webhook, mapping.clone(), port.clone());
+        Arc::new(Webhook::new(webhook, backend, port.clone()))
+    });
     let work = Arc::new(Work {
-        mapping: loaded.mapping,
+        mapping,
         blueprints: loaded.blueprints,
         sources,
         port,
@@ -447,12 +453,18 @@ pub async fn run(settings: DaemonSettings) -> Exit {
 
     let http_stop = CancellationToken::new();
     let server = {
-        let app = http::router(daemon.clone());
+        let mut app = http::router(daemon.clone());
+        if let Some(webhook) = &webhook {
+            app = app.merge(webhook.clone().router());
+        }
         let stop = http_stop.clone();
         tokio::spawn(async move {
-            let served = axum::serve(listener, app)
-                .with_graceful_shutdown(async move { stop.cancelled().await })
-                .await;
+            let served = axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            )
+            .with_graceful_shutdown(async move { stop.cancelled().await })
+            .await;
             if let Err(e) = served {
                 tracing::error!(error = %e, "HTTP server stopped");
             }
@@ -532,6 +544,15 @@ pub async fn run(settings: DaemonSettings) -> Exit {
         Err(_) => tracing::warn!(
             "the running resync did not finish within SHUTDOWN_GRACE_SECONDS; stopping anyway"
         ),
+    }
+    if let Some(webhook) = &webhook {
+        webhook.tasks.close();
+        if tokio::time::timeout(settings.shutdown_grace, webhook.tasks.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!("action runs still going after SHUTDOWN_GRACE_SECONDS; stopping anyway");
+        }
     }
     signal.abort();
     http_stop.cancel();

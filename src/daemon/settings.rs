@@ -6,6 +6,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::schedule::Schedule;
+use crate::actions::WebhookSettings;
+use crate::actions::settings as webhook;
 use crate::aws::AwsSettings;
 use crate::config::{self, Env, Layer, SettingError};
 use crate::port::{PortConfig, Secret};
@@ -54,6 +56,13 @@ pub const FILE_SETTINGS: &[&str] = &[
     "OCEAN__INITIALIZE_PORT_RESOURCES",
     "AWS_REGIONS",
     "AWS_REGION_CONCURRENCY",
+    webhook::WEBHOOK_ENABLED,
+    webhook::WEBHOOK_PATH,
+    webhook::WEBHOOK_SECRET,
+    webhook::WEBHOOK_VERIFY_SIGNATURE,
+    webhook::WEBHOOK_TIMESTAMP_TOLERANCE_SECONDS,
+    webhook::WEBHOOK_MAX_BODY_BYTES,
+    webhook::WEBHOOK_RATE_LIMIT_PER_MINUTE,
 ];
 
 /// Flag values given on the command line, by setting name.
@@ -84,6 +93,8 @@ pub struct DaemonSettings {
     pub port: PortConfig,
     pub bootstrap_blueprints: bool,
     pub aws: AwsSettings,
+    /// The self-service actions webhook, when `WEBHOOK_ENABLED` (or `serve-actions`).
+    pub webhook: Option<WebhookSettings>,
     pub config_file: Option<PathBuf>,
 }
 
@@ -129,6 +140,7 @@ impl DaemonSettings {
             true,
         )?);
         let port = config::port_config(env)?;
+        let webhook = WebhookSettings::from_env(env, &port.client_secret, false)?;
         let bootstrap_blueprints = config::bootstrap_blueprints(env)?;
         let aws = AwsSettings::from_lookup(|name| env.get(&[name])).map_err(|e| SettingError {
             name: "AWS_REGION_CONCURRENCY".to_owned(),
@@ -151,6 +163,7 @@ impl DaemonSettings {
             port,
             bootstrap_blueprints,
             aws,
+            webhook,
             config_file,
         })
     }

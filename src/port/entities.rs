@@ -306,19 +306,24 @@ impl PortClient {
         }
     }
 
-    /// Deletes one entity. `Ok(false)` when it did not exist.
+    /// Deletes one entity (tied to an action run when `run_id` is given). `Ok(false)` when it
+    /// did not exist.
     pub async fn delete_entity(
         &self,
         blueprint: &str,
         identifier: &str,
         delete_dependents: bool,
+        run_id: Option<&str>,
     ) -> Result<bool, PortError> {
-        let request = ApiRequest::new(
+        let mut request = ApiRequest::new(
             operation::DELETE_ENTITY,
             Method::DELETE,
             &["v1", "blueprints", blueprint, "entities", identifier],
         )
         .query("delete_dependents", delete_dependents);
+        if let Some(run_id) = run_id {
+            request = request.query("run_id", run_id);
+        }
         let response = self.transport.send(&request).await?;
         match response.status {
             200..=299 => Ok(true),

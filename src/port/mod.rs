@@ -11,6 +11,7 @@ mod config;
 mod entities;
 mod error;
 mod retry;
+mod runs;
 mod search;
 mod stats;
 mod transport;
@@ -27,5 +28,6 @@ pub use entities::{
     UpsertedEntity,
 };
 pub use error::PortError;
+pub use runs::RunStatus;
 pub use search::{SEARCH_PAGE_LIMIT, ownership_query};
 pub use stats::{ClientStats, operation};

@@ -14,6 +14,8 @@ pub mod operation {
     pub const GET_BLUEPRINT: &str = "get_blueprint";
     pub const CREATE_BLUEPRINT: &str = "create_blueprint";
     pub const PATCH_BLUEPRINT: &str = "patch_blueprint";
+    pub const UPDATE_RUN: &str = "update_run";
+    pub const ADD_RUN_LOG: &str = "add_run_log";
 }
 
 /// A snapshot of a client's counters.

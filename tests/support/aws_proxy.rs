@@ -23,7 +23,8 @@ pub struct Call {
     pub access_key: String,
     /// `AssumeRole`, `ListCertificates`, `listRegions`…
     pub operation: String,
-    /// Form parameters of query-protocol calls (STS), e.g. RoleArn, RoleSessionName.
+    /// Form parameters of query-protocol calls (STS), e.g. RoleArn, RoleSessionName; top-level
+    /// string fields of JSON-protocol calls, e.g. CertificateArn.
     pub params: BTreeMap<String, String>,
 }
 
@@ -289,6 +290,8 @@ fn describe(uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Call {
     let params: BTreeMap<String, String> =
         if header("content-type").starts_with("application/x-www-form-urlencoded") {
             url_decode_form(&String::from_utf8_lossy(body))
+        } else if header("content-type").starts_with("application/x-amz-json") {
+            json_string_fields(body)
         } else {
             BTreeMap::new()
         };
@@ -307,6 +310,18 @@ fn describe(uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Call {
         operation,
         params,
     }
+}
+
+/// The top-level string fields of a JSON-protocol body (e.g. CertificateArn).
+fn json_string_fields(body: &[u8]) -> BTreeMap<String, String> {
+    serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(body)
+        .map(|fields| {
+            fields
+                .into_iter()
+                .filter_map(|(k, v)| v.as_str().map(|s| (k, s.to_owned())))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 fn url_decode_form(text: &str) -> BTreeMap<String, String> {

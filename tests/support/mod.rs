@@ -5,3 +5,5 @@
 pub mod aws_proxy;
 pub mod certs;
 pub mod moto;
+pub mod port_action;
+pub mod service;
