@@ -229,6 +229,21 @@ async fn scheduled_resyncs_repeat_and_health_and_metrics_match_what_was_written(
         metrics.0
     );
     assert!(metrics.value("port_aws_sync_last_success_timestamp_seconds", &[]) > 1.0e9);
+    // One region, three secrets: each finished resync listed them with one ListSecrets call
+    // (a resync running at the scrape may have made one more).
+    let list_secrets = metrics.value(
+        "port_aws_sync_aws_requests_total",
+        &[
+            ("service", "secretsmanager"),
+            ("operation", "ListSecrets"),
+            ("status", "200"),
+        ],
+    );
+    assert!(
+        list_secrets >= resyncs && list_secrets <= resyncs + 1.0,
+        "{list_secrets} ListSecrets in {resyncs} resyncs\n{}",
+        metrics.0
+    );
 
     // POST /resync needs the token; with it, 202 or 409 (a scheduled one may be running).
     let post = |token: Option<&str>| {

@@ -18,6 +18,7 @@ fn client(config: &SdkConfig, region: &str) -> Client {
     Client::from_conf(
         aws_sdk_acm::config::Builder::from(config)
             .region(Region::new(region.to_owned()))
+            .interceptor(crate::aws::calls::CallCounter)
             .build(),
     )
 }

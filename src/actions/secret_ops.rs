@@ -19,6 +19,7 @@ pub async fn apply(
     let client = Client::from_conf(
         aws_sdk_secretsmanager::config::Builder::from(config)
             .region(Region::new(region.to_owned()))
+            .interceptor(crate::aws::calls::CallCounter)
             .build(),
     );
     let token = run_token(run_id);

@@ -29,6 +29,7 @@ pub(crate) fn fetch(
 ) -> BoxStream<'static, Result<Page, ScopeError>> {
     let config = aws_sdk_organizations::config::Builder::from(&account.config)
         .region(Region::new(region.clone()))
+        .interceptor(crate::aws::calls::CallCounter)
         .build();
     let client = aws_sdk_organizations::Client::from_conf(config);
     let mut paginator = client.list_accounts().into_paginator().send();
@@ -124,6 +125,7 @@ pub(crate) async fn list_all(
 ) -> Result<Vec<Account>, String> {
     let config = aws_sdk_organizations::config::Builder::from(config)
         .region(Region::new(region.to_owned()))
+        .interceptor(crate::aws::calls::CallCounter)
         .build();
     let client = aws_sdk_organizations::Client::from_conf(config);
     let mut pages = client.list_accounts().into_paginator().send();

@@ -24,6 +24,7 @@ pub(crate) fn fetch_region(
 ) -> BoxStream<'static, Result<Page, ScopeError>> {
     let config = aws_sdk_acm::config::Builder::from(&account.config)
         .region(Region::new(region.clone()))
+        .interceptor(crate::aws::calls::CallCounter)
         .build();
     let client = aws_sdk_acm::Client::from_conf(config);
     let mut pages = list_certificates_request(&client).into_paginator().send();

@@ -35,6 +35,7 @@ pub(crate) async fn get_caller_identity(
 ) -> Result<CallerIdentity, String> {
     let sts_config = aws_sdk_sts::config::Builder::from(config)
         .region(Region::new(region.to_owned()))
+        .interceptor(crate::aws::calls::CallCounter)
         .build();
     let client = aws_sdk_sts::Client::from_conf(sts_config);
     let output = client.get_caller_identity().send().await.map_err(|error| {

@@ -22,6 +22,7 @@ pub async fn secret(config: &SdkConfig, region: &str, name: &str) -> Result<Opti
         .region(aws_sdk_secretsmanager::config::Region::new(
             region.to_owned(),
         ))
+        .interceptor(crate::aws::calls::CallCounter)
         .build();
     let client = aws_sdk_secretsmanager::Client::from_conf(config);
     let mut pages = client
@@ -75,6 +76,7 @@ pub async fn certificate(
 ) -> Result<Option<DescribedCertificate>, String> {
     let config = aws_sdk_acm::config::Builder::from(config)
         .region(Region::new(region.to_owned()))
+        .interceptor(crate::aws::calls::CallCounter)
         .build();
     let client = aws_sdk_acm::Client::from_conf(config);
     let detail = match client

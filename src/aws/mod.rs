@@ -6,6 +6,7 @@
 
 mod accounts;
 mod acm;
+pub mod calls;
 mod errors;
 mod identity;
 pub mod lookup;

@@ -30,6 +30,7 @@ pub(crate) async fn enabled_regions(
     use aws_sdk_account::types::RegionOptStatus;
     let config = aws_sdk_account::config::Builder::from(config)
         .region(aws_sdk_account::config::Region::new(home_region.to_owned()))
+        .interceptor(crate::aws::calls::CallCounter)
         .build();
     let client = aws_sdk_account::Client::from_conf(config);
     let mut pages = client

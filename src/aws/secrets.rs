@@ -30,6 +30,7 @@ pub(crate) fn fetch_region(
 ) -> BoxStream<'static, Result<Page, ScopeError>> {
     let config = aws_sdk_secretsmanager::config::Builder::from(&account.config)
         .region(Region::new(region.clone()))
+        .interceptor(crate::aws::calls::CallCounter)
         .build();
     let client = aws_sdk_secretsmanager::Client::from_conf(config);
     let mut pages = client

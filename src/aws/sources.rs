@@ -520,6 +520,7 @@ impl AwsSources {
         if target.role_arn.is_some() {
             let config = aws_sdk_sts::config::Builder::from(&target.account.config)
                 .region(Region::new(self.home_region().to_owned()))
+                .interceptor(crate::aws::calls::CallCounter)
                 .build();
             let identity = aws_sdk_sts::Client::from_conf(config)
                 .get_caller_identity()

@@ -11,6 +11,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
+use crate::aws::calls::CallCounts;
 use crate::port::ClientStats;
 use crate::sync::ResyncReport;
 
@@ -29,6 +30,9 @@ pub struct Metrics {
     entities: Family<Labels, Counter>,
     items: Family<Labels, Counter>,
     aws_scopes: Family<Labels, Counter>,
+    aws_requests: Family<Labels, Counter>,
+    /// The AWS call counts as last folded in.
+    aws_seen: Mutex<CallCounts>,
     port_requests: Family<Labels, Counter>,
     port_retries: Counter,
     port_reauthentications: Counter,
@@ -93,8 +97,14 @@ impl Metrics {
         let aws_scopes = Family::<Labels, Counter>::default();
         registry.register(
             "aws_scopes",
-            "AWS fetch scopes (kind x account x region) by result (ok, error); the SDK's individual API calls are not counted",
+            "AWS fetch scopes (kind x account x region) by result (ok, error)",
             aws_scopes.clone(),
+        );
+        let aws_requests = Family::<Labels, Counter>::default();
+        registry.register(
+            "aws_requests",
+            "AWS API attempts by service, operation and HTTP status (network_error: no response), retries included; the credentials provider's AssumeRole calls are not counted",
+            aws_requests.clone(),
         );
         let port_requests = Family::<Labels, Counter>::default();
         registry.register(
@@ -131,6 +141,8 @@ impl Metrics {
             entities,
             items,
             aws_scopes,
+            aws_requests,
+            aws_seen: Mutex::new(CallCounts::default()),
             port_requests,
             port_retries,
             port_reauthentications,
@@ -256,6 +268,25 @@ impl Metrics {
             .inc_by(now.reauthentications.saturating_sub(seen.reauthentications));
         self.port_token_fetches
             .inc_by(now.token_fetches.saturating_sub(seen.token_fetches));
+        *seen = now.clone();
+    }
+
+    /// Folds in the AWS calls counted since the last call.
+    pub fn aws_calls(&self, now: &CallCounts) {
+        let mut seen = self.aws_seen.lock().unwrap_or_else(|p| p.into_inner());
+        for ((service, operation, status), n) in now {
+            let key = (service.clone(), operation.clone(), status.clone());
+            let before = seen.get(&key).copied().unwrap_or(0);
+            if *n > before {
+                self.aws_requests
+                    .get_or_create(&vec![
+                        ("service", service.clone()),
+                        ("operation", operation.clone()),
+                        ("status", status.clone()),
+                    ])
+                    .inc_by(n - before);
+            }
+        }
         *seen = now.clone();
     }
 

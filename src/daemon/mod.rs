@@ -107,9 +107,11 @@ impl Daemon {
         self.resync_token.as_ref()
     }
 
-    /// Port request counters up to now, folded into the metrics (called at each scrape).
+    /// Port and AWS request counters up to now, folded into the metrics (called at each
+    /// scrape).
     pub fn refresh_port_metrics(&self) {
         self.metrics.port_stats(&self.port.stats());
+        self.metrics.aws_calls(&crate::aws::calls::snapshot());
     }
 
     /// Starts a resync unless one is running (then the request is dropped, not queued).
