@@ -129,6 +129,22 @@ impl Setup {
         self.post_signed(&serde_json::to_vec(&body).unwrap()).await
     }
 
+    async fn create_secret(
+        &self,
+        run_id: &str,
+        name: &str,
+        value: &str,
+        operation: &str,
+    ) -> (u16, Value) {
+        self.invoke(
+            "create_aws_secret",
+            run_id,
+            secret_inputs(name, value, operation),
+            Value::Null,
+        )
+        .await
+    }
+
     async fn post_signed(&self, body: &[u8]) -> (u16, Value) {
         let headers = signature_headers(CLIENT_SECRET, now_seconds(), body);
         self.post(body, &headers).await
@@ -361,14 +377,7 @@ async fn an_encrypted_secret_value_reaches_aws_and_nothing_else() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn create_update_upsert_make_versions_once_per_run() {
     let s = Setup::start(&[]).await;
-    let (status, reply) = s
-        .invoke(
-            "create_aws_secret",
-            "r_up1",
-            secret_inputs("svc/key", "one", "upsert"),
-            Value::Null,
-        )
-        .await;
+    let (status, reply) = s.create_secret("r_up1", "svc/key", "one", "upsert").await;
     assert_eq!(status, 200, "{reply}");
     assert!(
         reply["summary"].as_str().unwrap().contains("created"),
@@ -376,14 +385,7 @@ async fn create_update_upsert_make_versions_once_per_run() {
     );
     assert_eq!(s.version_count("svc/key").await, 1);
 
-    let (status, reply) = s
-        .invoke(
-            "create_aws_secret",
-            "r_cr",
-            secret_inputs("svc/key", "two", "create"),
-            Value::Null,
-        )
-        .await;
+    let (status, reply) = s.create_secret("r_cr", "svc/key", "two", "create").await;
     assert_eq!(status, 409, "{reply}");
     assert!(
         reply["error"].as_str().unwrap().contains("already exists"),
@@ -391,14 +393,7 @@ async fn create_update_upsert_make_versions_once_per_run() {
     );
     assert_eq!(s.secret_value("svc/key").await, "one");
 
-    let (status, reply) = s
-        .invoke(
-            "create_aws_secret",
-            "r_nf",
-            secret_inputs("svc/none", "x", "update"),
-            Value::Null,
-        )
-        .await;
+    let (status, reply) = s.create_secret("r_nf", "svc/none", "x", "update").await;
     assert_eq!(status, 404, "{reply}");
     assert!(
         reply["error"].as_str().unwrap().contains("does not exist"),
@@ -845,12 +840,7 @@ async fn the_daemon_serves_the_webhook_beside_its_resyncs_when_enabled() {
     )
     .await;
     let (status, reply) = s
-        .invoke(
-            "create_aws_secret",
-            "r_daemon",
-            secret_inputs("daemon/made", "from-port", "create"),
-            Value::Null,
-        )
+        .create_secret("r_daemon", "daemon/made", "from-port", "create")
         .await;
     assert_eq!(status, 200, "{reply}");
     assert_eq!(s.secret_value("daemon/made").await, "from-port");

@@ -5,15 +5,7 @@ use crate::config::Env;
 use crate::daemon::settings::{self, DaemonSettings, Flags};
 
 pub async fn run(files: &ConfigFiles, args: &RunArgs) -> Exit {
-    let mut flags = Vec::new();
-    // The global --mapping/--blueprints (or their environment variables) count only when they
-    // differ from the defaults, so a config file can set them.
-    if files.mapping.as_os_str() != settings::DEFAULT_MAPPING_FILE {
-        flags.push(("MAPPING_FILE", files.mapping.display().to_string()));
-    }
-    if files.blueprints.as_os_str() != settings::DEFAULT_BLUEPRINTS_DIR {
-        flags.push(("BLUEPRINTS_DIR", files.blueprints.display().to_string()));
-    }
+    let mut flags = settings::file_flags(files);
     if let Some(schedule) = &args.schedule {
         flags.push((settings::SCHEDULE, schedule.clone()));
     }

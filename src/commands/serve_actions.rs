@@ -8,20 +8,14 @@ use axum::routing::get;
 use serde_json::json;
 
 use crate::actions::{ActionBackend, Webhook};
-use crate::aws::AwsSources;
 use crate::cli::{ConfigFiles, Exit, ServeActionsArgs};
 use crate::config::Env;
+use crate::daemon::Startup;
 use crate::daemon::settings::{self, DaemonSettings, Flags};
-use crate::port::{PortClient, PortError};
 
 pub async fn run(files: &ConfigFiles, args: &ServeActionsArgs) -> Exit {
-    let mut flags = vec![(crate::actions::settings::WEBHOOK_ENABLED, "true".to_owned())];
-    if files.mapping.as_os_str() != settings::DEFAULT_MAPPING_FILE {
-        flags.push(("MAPPING_FILE", files.mapping.display().to_string()));
-    }
-    if files.blueprints.as_os_str() != settings::DEFAULT_BLUEPRINTS_DIR {
-        flags.push(("BLUEPRINTS_DIR", files.blueprints.display().to_string()));
-    }
+    let mut flags = settings::file_flags(files);
+    flags.push((crate::actions::settings::WEBHOOK_ENABLED, "true".to_owned()));
     if let Some(listen) = &args.listen {
         flags.push((settings::LISTEN_ADDR, listen.clone()));
     }
@@ -42,20 +36,14 @@ async fn serve(settings: DaemonSettings) -> Exit {
     let Some(webhook_settings) = settings.webhook.clone() else {
         return config_error("WEBHOOK_ENABLED: the webhook is off");
     };
-    let files = ConfigFiles {
-        mapping: settings.mapping.clone(),
-        blueprints: settings.blueprints.clone(),
-    };
-    let Some(loaded) = super::load(&files) else {
-        return Exit::Config;
-    };
-    let port = match PortClient::new(settings.port.clone()) {
-        Ok(port) => port,
-        Err(e) => return config_error(e),
-    };
-    let sources = match AwsSources::load(&settings.aws).await {
-        Ok(sources) => sources,
-        Err(e) => return config_error(e),
+    let Startup {
+        loaded,
+        port,
+        sources,
+        listener,
+    } = match Startup::load(&settings).await {
+        Ok(startup) => startup,
+        Err(exit) => return exit,
     };
     // Credentials Port refuses are a configuration error; Port being briefly unreachable is
     // not (each run reports to Port on its own, with retries).
@@ -67,10 +55,7 @@ async fn serve(settings: DaemonSettings) -> Exit {
         .map_or("awsSecret", String::as_str)
         .to_owned();
     match port.get_blueprint(&probe).await {
-        Err(e)
-            if matches!(e, PortError::Authentication { .. })
-                || matches!(e.status(), Some(401 | 403)) =>
-        {
+        Err(e) if e.refuses_credentials() => {
             return config_error(format!(
                 "Port refused our credentials (PORT_CLIENT_ID / PORT_CLIENT_SECRET): {e}"
             ));
@@ -80,15 +65,6 @@ async fn serve(settings: DaemonSettings) -> Exit {
         }
         Ok(_) => {}
     }
-    let listener = match tokio::net::TcpListener::bind(settings.listen_addr).await {
-        Ok(listener) => listener,
-        Err(e) => {
-            return config_error(format!(
-                "LISTEN_ADDR: cannot listen on {}: {e}",
-                settings.listen_addr
-            ));
-        }
-    };
     let backend = ActionBackend::new(
         &sources,
         &webhook_settings,

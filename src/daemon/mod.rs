@@ -336,12 +336,7 @@ async fn connect_port(
         };
         match attempt {
             Ok(()) => return Ok(()),
-            Err(e)
-                if matches!(e, PortError::Authentication { .. })
-                    || matches!(e.status(), Some(401 | 403)) =>
-            {
-                return Err(e);
-            }
+            Err(e) if e.refuses_credentials() => return Err(e),
             Err(e) => {
                 tracing::warn!(error = %e, retry_in_seconds = wait.as_secs(), "Port is not reachable yet; not ready");
                 tokio::select! {
@@ -402,31 +397,54 @@ async fn scheduler(schedule: &Schedule, daemon: &Arc<Daemon>) -> Result<JobSched
 }
 
 /// The daemon, from checked settings to exit code.
+/// What a long-running command loads and checks before serving: the files, a Port client,
+/// the AWS sources and the listening socket.
+pub(crate) struct Startup {
+    pub loaded: crate::commands::Loaded,
+    pub port: PortClient,
+    pub sources: AwsSources,
+    pub listener: tokio::net::TcpListener,
+}
+
+impl Startup {
+    /// `Err` (after printing why) means exit 2.
+    pub(crate) async fn load(settings: &DaemonSettings) -> Result<Startup, Exit> {
+        let files = crate::cli::ConfigFiles {
+            mapping: settings.mapping.clone(),
+            blueprints: settings.blueprints.clone(),
+        };
+        let loaded = crate::commands::load(&files).ok_or(Exit::Config)?;
+        let port = PortClient::new(settings.port.clone()).map_err(config_error)?;
+        let sources = AwsSources::load(&settings.aws)
+            .await
+            .map_err(config_error)?;
+        let listener = tokio::net::TcpListener::bind(settings.listen_addr)
+            .await
+            .map_err(|e| {
+                config_error(format!(
+                    "LISTEN_ADDR: cannot listen on {}: {e}",
+                    settings.listen_addr
+                ))
+            })?;
+        Ok(Startup {
+            loaded,
+            port,
+            sources,
+            listener,
+        })
+    }
+}
+
 pub async fn run(settings: DaemonSettings) -> Exit {
     let start = Instant::now();
-    let files = crate::cli::ConfigFiles {
-        mapping: settings.mapping.clone(),
-        blueprints: settings.blueprints.clone(),
-    };
-    let Some(loaded) = crate::commands::load(&files) else {
-        return Exit::Config;
-    };
-    let port = match PortClient::new(settings.port.clone()) {
-        Ok(port) => port,
-        Err(e) => return config_error(e),
-    };
-    let sources = match AwsSources::load(&settings.aws).await {
-        Ok(sources) => sources,
-        Err(e) => return config_error(e),
-    };
-    let listener = match tokio::net::TcpListener::bind(settings.listen_addr).await {
-        Ok(listener) => listener,
-        Err(e) => {
-            return config_error(format!(
-                "LISTEN_ADDR: cannot listen on {}: {e}",
-                settings.listen_addr
-            ));
-        }
+    let Startup {
+        loaded,
+        port,
+        sources,
+        listener,
+    } = match Startup::load(&settings).await {
+        Ok(startup) => startup,
+        Err(exit) => return exit,
     };
     let (trigger_tx, trigger_rx) = mpsc::channel(1);
     let shutdown = CancellationToken::new();

@@ -80,6 +80,19 @@ impl Flags {
     }
 }
 
+/// The global `--mapping`/`--blueprints` as flags. They (or their environment variables) count
+/// only when they differ from the defaults, so a config file can set them.
+pub fn file_flags(files: &crate::cli::ConfigFiles) -> Vec<(&'static str, String)> {
+    let mut flags = Vec::new();
+    if files.mapping.as_os_str() != DEFAULT_MAPPING_FILE {
+        flags.push(("MAPPING_FILE", files.mapping.display().to_string()));
+    }
+    if files.blueprints.as_os_str() != DEFAULT_BLUEPRINTS_DIR {
+        flags.push(("BLUEPRINTS_DIR", files.blueprints.display().to_string()));
+    }
+    flags
+}
+
 /// Everything `run` needs, checked. `Debug` shows no secret.
 #[derive(Debug)]
 pub struct DaemonSettings {

@@ -46,6 +46,12 @@ impl PortError {
         }
     }
 
+    /// Port refused our client credentials (or what they may do): a configuration error, not
+    /// worth retrying.
+    pub fn refuses_credentials(&self) -> bool {
+        matches!(self, PortError::Authentication { .. }) || matches!(self.status(), Some(401 | 403))
+    }
+
     /// Port's error code (`not_found`, ...) or a local one for failures without a response.
     pub fn code(&self) -> String {
         match self {

@@ -43,14 +43,10 @@ impl ResyncError {
     /// Credentials Port refuses are a configuration problem, not a passing failure.
     pub fn is_configuration(&self) -> bool {
         match self {
-            Self::Unauthorized(e) | Self::Blueprints(e) => refuses_credentials(e),
-            Self::ReadPort { error, .. } => refuses_credentials(error),
+            Self::Unauthorized(e) | Self::Blueprints(e) => e.refuses_credentials(),
+            Self::ReadPort { error, .. } => error.refuses_credentials(),
         }
     }
-}
-
-fn refuses_credentials(error: &PortError) -> bool {
-    matches!(error, PortError::Authentication { .. }) || matches!(error.status(), Some(401 | 403))
 }
 
 impl Resync<'_> {
@@ -166,7 +162,7 @@ impl Resync<'_> {
         let mut observed = Observed::default();
         for (blueprint, result) in join_all(reads).await {
             let read = result.map_err(|error| {
-                if refuses_credentials(&error) {
+                if error.refuses_credentials() {
                     ResyncError::Unauthorized(error)
                 } else {
                     ResyncError::ReadPort {
