@@ -420,14 +420,17 @@ fn bad_settings_exit_2_naming_the_setting_and_value() {
     );
 }
 
-fn rss_kib(pid: u32) -> u64 {
+/// VmRSS, RssAnon (heap, stacks) and RssFile (mapped binary and libraries), KiB.
+fn rss_kib(pid: u32) -> [u64; 3] {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc status");
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
-        .expect("VmRSS")
+    ["VmRSS:", "RssAnon:", "RssFile:"].map(|field| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(field))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+            .expect(field)
+    })
 }
 
 /// Numbers, not assertions: time from start to ready, and idle RSS after 10 and after 100
@@ -456,17 +459,23 @@ async fn bench_idle_rss_and_time_to_ready() {
         .await;
     let emu = emulator(Faults::default()).await;
     let started = Instant::now();
-    let daemon = Daemon::start(&env(
+    // Allocator and runtime knobs to compare (MIMALLOC_*, TOKIO_WORKER_THREADS) pass through.
+    let mut daemon_env = env(
         &moto,
         &emu,
         &[("RESYNC_INTERVAL_SECONDS", "1"), ("LOG_LEVEL", "warn")],
-    ));
+    );
+    daemon_env.extend(
+        std::env::vars().filter(|(k, _)| k.starts_with("MIMALLOC_") || k == "TOKIO_WORKER_THREADS"),
+    );
+    let daemon = Daemon::start(&daemon_env);
     daemon
         .wait_for("ready", || async { daemon.ready().await.is_some() })
         .await;
     let to_ready = started.elapsed();
     let pid = daemon.pid();
-    let mut samples = Vec::new();
+    // At ready the first resync has only just been asked for.
+    let mut samples = vec![(0.0, rss_kib(pid))];
     // Waited for in steps so each wait stays well within PATIENCE.
     for target in [
         1.0, 10.0, 20.0, 30.0, 40.0, 50.0, 60.0, 70.0, 80.0, 90.0, 100.0,
@@ -489,10 +498,13 @@ async fn bench_idle_rss_and_time_to_ready() {
     let duration_count = metrics.value("port_aws_sync_resync_duration_seconds_count", &[]);
     println!("catalog: {entities} entities in Port");
     println!("time from start to ready: {} ms", to_ready.as_millis());
-    for (n, rss) in &samples {
+    let mib = |kib: u64| kib as f64 / 1024.0;
+    for (n, [rss, anon, file]) in &samples {
         println!(
-            "idle RSS after {n} resyncs: {:.1} MiB",
-            *rss as f64 / 1024.0
+            "idle RSS after {n} resyncs: {:.1} MiB (anonymous {:.1}, file-backed {:.1})",
+            mib(*rss),
+            mib(*anon),
+            mib(*file)
         );
     }
     println!(

@@ -64,6 +64,14 @@ pub struct RegionPolicy {
     pub deny: Vec<String>,
 }
 
+impl RegionPolicy {
+    /// Ocean's semantics: `deny` wins; an empty `allow` allows every region.
+    pub fn allows(&self, region: &str) -> bool {
+        !self.deny.iter().any(|denied| denied == region)
+            && (self.allow.is_empty() || self.allow.iter().any(|allowed| allowed == region))
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PortSection {

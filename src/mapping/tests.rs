@@ -297,3 +297,43 @@ fn other_kinds_are_not_touched() {
     assert!(entities.is_empty());
     assert_eq!(transformer.stats()["AWS::ACM::Certificate"].items, 1);
 }
+
+#[test]
+fn each_resource_maps_only_the_regions_its_region_policy_allows() {
+    let mapping = mapping(
+        r#"
+  - kind: K
+    selector:
+      query: 'true'
+      regionPolicy: {allow: [eu-west-1]}
+    port:
+      entity:
+        mappings:
+          identifier: '"eu-" + .id'
+          blueprint: '"b"'
+  - kind: K
+    selector:
+      query: 'true'
+      regionPolicy: {deny: [eu-west-1]}
+    port:
+      entity:
+        mappings:
+          identifier: '"not-eu-" + .id'
+          blueprint: '"b"'
+"#,
+    );
+    let items = [
+        json!({"id": "1", "__Region": "eu-west-1"}),
+        json!({"id": "2", "__Region": "us-east-1"}),
+        json!({"id": "3"}),
+    ];
+    let (entities, failures, transformer) = run(&mapping, "K", &items);
+    assert!(failures.is_empty(), "{failures:?}");
+    let ids: Vec<&str> = entities
+        .iter()
+        .map(|e| e["identifier"].as_str().unwrap())
+        .collect();
+    // An item without a region (a global kind) is not narrowed.
+    assert_eq!(ids, ["eu-1", "not-eu-2", "eu-3", "not-eu-3"]);
+    assert_eq!(transformer.stats()["K"].filtered, 2);
+}

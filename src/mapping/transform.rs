@@ -102,9 +102,18 @@ impl<'m> Transformer<'m> {
             Some(stats) => stats.items += 1,
             None => self.stats.entry(kind.to_owned()).or_default().items += 1,
         }
+        // The kind is fetched in every region some resource allows; each resource maps only
+        // the items of the regions its own `selector.regionPolicy` allows.
+        let region = item.get("__Region").and_then(Value::as_str);
         let item = Item::json(item);
         let mapping = self.mapping;
         for resource in mapping.resources_for(kind) {
+            if let (Some(policy), Some(region)) = (&resource.region_policy, region)
+                && !policy.allows(region)
+            {
+                self.kind_stats(resource).filtered += 1;
+                continue;
+            }
             match &resource.items_to_parse {
                 None => self.map_one(resource, &item, on),
                 Some(expr) => match expand_items(resource, expr, item.as_val(), &self.globals) {

@@ -125,8 +125,7 @@ pub fn region_filter(mapping: &Mapping, kind: Kind) -> RegionFilter {
 
 /// Ocean's semantics: `deny` wins; an empty `allow` allows every region.
 pub fn policy_allows(policy: &RegionPolicy, region: &str) -> bool {
-    !policy.deny.iter().any(|denied| denied == region)
-        && (policy.allow.is_empty() || policy.allow.iter().any(|allowed| allowed == region))
+    policy.allows(region)
 }
 
 fn map_page(
