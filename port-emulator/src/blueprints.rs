@@ -127,6 +127,15 @@ fn check_relation_targets(store: &Store, body: &Map<String, Value>) -> Result<()
     }
 }
 
+/// The stored blueprint's JSON, or Port's 404.
+fn existing_json(store: &Store, identifier: &str) -> Result<Map<String, Value>, ApiError> {
+    Ok(store
+        .blueprint(identifier)
+        .ok_or_else(|| blueprint_not_found(identifier))?
+        .json
+        .clone())
+}
+
 pub async fn replace(
     State(state): State<Shared>,
     Extension(actor): Extension<Actor>,
@@ -136,11 +145,7 @@ pub async fn replace(
     respond(body_object(&body).and_then(|body| {
         check_blueprint_body(&body, BlueprintRoute::Replace)?;
         let mut store = state.store();
-        let existing = store
-            .blueprint(&identifier)
-            .ok_or_else(|| blueprint_not_found(&identifier))?
-            .json
-            .clone();
+        let existing = existing_json(&store, &identifier)?;
         let mut next = body;
         next.insert("identifier".into(), json!(identifier));
         for key in DEFAULTED_MAPS {
@@ -160,11 +165,7 @@ pub async fn update(
     respond(body_object(&body).and_then(|body| {
         check_blueprint_body(&body, BlueprintRoute::Update)?;
         let mut store = state.store();
-        let existing = store
-            .blueprint(&identifier)
-            .ok_or_else(|| blueprint_not_found(&identifier))?
-            .json
-            .clone();
+        let existing = existing_json(&store, &identifier)?;
         let mut next = existing.clone();
         next.extend(body);
         save_update(&mut store, &identifier, existing, next, &actor.client_id)

@@ -7,7 +7,7 @@ use axum::body::Bytes;
 use axum::extract::{Extension, Path, State};
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use crate::api_error::ApiError;
 use crate::auth::Actor;
@@ -182,21 +182,7 @@ pub async fn bulk_upsert(
     respond((|| {
         let query = WriteQuery::parse(&uri)?;
         let body = parse_object(&body, &["entities"])?;
-        let items = match body.get("entities") {
-            Some(Value::Array(items)) => items,
-            Some(_) => return Err(ApiError::invalid_request("body/entities must be array")),
-            None => {
-                return Err(ApiError::invalid_request(
-                    "body must have required property 'entities'",
-                ));
-            }
-        };
-        if items.is_empty() || items.len() > MAX_BULK_UPSERT {
-            return Err(ApiError::invalid_request(format!(
-                "body/entities must NOT have fewer than 1 or more than {MAX_BULK_UPSERT} items (got {})",
-                items.len()
-            )));
-        }
+        let items = entities_array(&body, MAX_BULK_UPSERT, "array")?;
         // The route schema covers every item: one malformed item rejects the whole request.
         let inputs = items
             .iter()
@@ -233,6 +219,35 @@ pub async fn bulk_upsert(
     })())
 }
 
+/// `body.entities` as the bulk routes' schemas require: present, an array (of strings when
+/// `kind` says so) of 1 to `max` items.
+fn entities_array<'a>(
+    body: &'a Map<String, Value>,
+    max: usize,
+    kind: &str,
+) -> Result<&'a Vec<Value>, ApiError> {
+    let items = match body.get("entities") {
+        Some(Value::Array(items)) if kind == "array" || items.iter().all(Value::is_string) => items,
+        Some(_) => {
+            return Err(ApiError::invalid_request(format!(
+                "body/entities must be {kind}"
+            )));
+        }
+        None => {
+            return Err(ApiError::invalid_request(
+                "body must have required property 'entities'",
+            ));
+        }
+    };
+    if items.is_empty() || items.len() > max {
+        return Err(ApiError::invalid_request(format!(
+            "body/entities must NOT have fewer than 1 or more than {max} items (got {})",
+            items.len()
+        )));
+    }
+    Ok(items)
+}
+
 /// `POST /v1/blueprints/{blueprint_identifier}/bulk/entities/delete`. Identifiers that do not
 /// exist are skipped (they are absent from `deletedEntities`). Without `delete_dependents`,
 /// any dependent outside the deleted set fails the whole call and nothing is deleted.
@@ -246,28 +261,10 @@ pub async fn bulk_delete(
     respond((|| {
         let delete_dependents = q.flag("delete_dependents", true)?;
         let body = parse_object(&body, &["entities"])?;
-        let ids: Vec<String> = match body.get("entities") {
-            Some(Value::Array(ids)) if ids.iter().all(Value::is_string) => ids
-                .iter()
-                .filter_map(|v| v.as_str().map(String::from))
-                .collect(),
-            Some(_) => {
-                return Err(ApiError::invalid_request(
-                    "body/entities must be array of strings",
-                ));
-            }
-            None => {
-                return Err(ApiError::invalid_request(
-                    "body must have required property 'entities'",
-                ));
-            }
-        };
-        if ids.is_empty() || ids.len() > MAX_BULK_DELETE {
-            return Err(ApiError::invalid_request(format!(
-                "body/entities must NOT have fewer than 1 or more than {MAX_BULK_DELETE} items (got {})",
-                ids.len()
-            )));
-        }
+        let ids: Vec<String> = entities_array(&body, MAX_BULK_DELETE, "array of strings")?
+            .iter()
+            .filter_map(|v| v.as_str().map(String::from))
+            .collect();
         let mut store = state.store();
         require_blueprint(&store, &blueprint)?;
         require_run(&store, q.get("run_id"))?;
