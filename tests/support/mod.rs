@@ -4,4 +4,6 @@
 
 pub mod aws_proxy;
 pub mod certs;
+pub mod measure;
 pub mod moto;
+pub mod org;
