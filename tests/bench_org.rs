@@ -198,6 +198,8 @@ async fn resync(bin: &Path, org: &Org, proxy: &AwsProxy, emu: &Emulator) -> Run 
         ]
         .map(|(k, v)| (k.to_owned(), v)),
     );
+    // Allocator experiments: MIMALLOC_SHOW_STATS=1, MIMALLOC_PURGE_DELAY=0…
+    env.extend(std::env::vars().filter(|(name, _)| name.starts_with("MIMALLOC_")));
     let bin = bin.to_owned();
     let measured = tokio::task::spawn_blocking(move || {
         let home = tempfile::tempdir().expect("temporary HOME");
