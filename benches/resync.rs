@@ -12,9 +12,12 @@
 #[allow(dead_code)]
 mod moto;
 
-use std::fs::File;
+#[path = "../tests/support/measure.rs"]
+#[allow(dead_code)]
+mod measure;
+
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
@@ -187,56 +190,27 @@ async fn run(bin: &Path, moto: &Moto, emu: &Emulator) -> Measured {
         .map(|(k, v)| (k.to_owned(), v)),
     );
     let bin = bin.to_owned();
-    let (exit, wall, usage, stderr) = tokio::task::spawn_blocking(move || {
+    let measured = tokio::task::spawn_blocking(move || {
         let home = tempfile::tempdir().expect("temporary HOME");
-        let log = home.path().join("stderr");
-        let started = Instant::now();
-        #[allow(clippy::zombie_processes, reason = "wait4 below reaps it")]
-        let child = Command::new(&bin)
+        let mut command = Command::new(&bin);
+        command
             .arg("resync")
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("HOME", home.path())
-            .envs(env)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(File::create(&log).expect("stderr file"))
-            .spawn()
-            .expect("run port-aws-sync");
-        let (status, usage) = wait4(child.id());
-        let wall = started.elapsed();
-        let stderr = std::fs::read_to_string(&log).unwrap_or_default();
-        (status, wall, usage, stderr)
+            .envs(env);
+        measure::run(command)
     })
     .await
     .expect("the runner does not panic");
-    let time = |t: libc::timeval| {
-        Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64)
-    };
     Measured {
-        exit,
-        wall,
-        user: time(usage.ru_utime),
-        sys: time(usage.ru_stime),
-        peak_rss_kib: usage.ru_maxrss,
-        stderr,
+        exit: measured.exit,
+        wall: measured.wall,
+        user: measured.user,
+        sys: measured.sys,
+        peak_rss_kib: measured.peak_rss_kib,
+        stderr: measured.stderr,
         requests: emu.request_counts(),
     }
-}
-
-/// Waits for the child and returns its exit code and resource usage (Linux: `ru_maxrss` in
-/// KiB). The `Child` handle is not waited on afterwards: dropping it does not reap.
-fn wait4(pid: u32) -> (i32, libc::rusage) {
-    let mut status = 0;
-    // SAFETY: rusage is plain data; wait4 fills it for our own child.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let reaped = unsafe { libc::wait4(pid as libc::pid_t, &mut status, 0, &mut usage) };
-    assert_eq!(reaped, pid as libc::pid_t, "wait4 failed");
-    let exit = if libc::WIFEXITED(status) {
-        libc::WEXITSTATUS(status)
-    } else {
-        -1
-    };
-    (exit, usage)
 }

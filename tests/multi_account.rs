@@ -1,9 +1,7 @@
 //! Many accounts, many regions: `AwsSources` against moto, through a recording proxy.
 //!
-//! moto keeps separate state per account and maps credentials obtained by AssumeRole to
-//! the account of the role ARN, so an organisation of three accounts is real enough:
-//! each account is seeded through its own assumed-role credentials and read back
-//! through the strategies. What moto cannot do is stood in for by the proxy
+//! The organisation of three accounts is seeded by `support::org` and read back through
+//! the strategies. What moto cannot do is stood in for by the proxy
 //! (`support::aws_proxy`): refusing an AssumeRole or a region (moto allows every call)
 //! and answering Account ListRegions (moto does not implement it).
 
@@ -11,122 +9,21 @@ mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
-use std::time::Instant;
 
 use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
-use aws_sdk_acm::primitives::Blob;
-use aws_sdk_sts::config::{Credentials, Region};
-use aws_types::SdkConfig;
+use aws_sdk_sts::config::Region;
 use futures::StreamExt;
 use port_aws_sync::aws::{
     AccountStrategy, AwsSettings, AwsSources, Kind, Page, RegionFilter, ScopeError, every_region,
 };
 use serde_json::Value;
 use support::aws_proxy::{AwsProxy, Canned, json_access_denied, sts_access_denied};
-use support::certs::{KeySpec, self_signed};
-use support::moto::{ACCOUNT_ID as MANAGEMENT, Moto, credentials};
+use support::moto::{ACCOUNT_ID as MANAGEMENT, credentials};
+use support::org::organization;
 
 const REGIONS: [&str; 2] = ["eu-west-1", "us-east-1"];
 const READ_ROLE: &str = "port-aws-sync-read";
-
-/// moto with an organisation (the management account and two members), each account
-/// holding one certificate and `secrets` secrets in each of `regions`.
-struct Org {
-    moto: Moto,
-    members: Vec<String>,
-}
-
-impl Org {
-    fn accounts(&self) -> Vec<String> {
-        let mut all = vec![MANAGEMENT.to_owned()];
-        all.extend(self.members.iter().cloned());
-        all
-    }
-}
-
-async fn organization(regions: &[&str], secrets: usize) -> Org {
-    let moto = Moto::start();
-    let management = moto.sdk_config("us-east-1").await;
-    let client = aws_sdk_organizations::Client::new(&management);
-    client
-        .create_organization()
-        .feature_set(aws_sdk_organizations::types::OrganizationFeatureSet::All)
-        .send()
-        .await
-        .expect("create organization");
-    let mut members = Vec::new();
-    for n in 0..2 {
-        let created = client
-            .create_account()
-            .account_name(format!("member-{n}"))
-            .email(format!("member-{n}@example.com"))
-            .send()
-            .await
-            .expect("create account");
-        members.push(
-            created
-                .create_account_status
-                .and_then(|status| status.account_id)
-                .expect("moto creates accounts at once"),
-        );
-    }
-    let org = Org { moto, members };
-    let certificate = self_signed(KeySpec::Rsa(2048), "multi.example.com");
-    for account in org.accounts() {
-        for region in regions {
-            let config = account_config(&org.moto, &account, region).await;
-            aws_sdk_acm::Client::new(&config)
-                .import_certificate()
-                .certificate(Blob::new(certificate.certificate_pem.clone()))
-                .private_key(Blob::new(certificate.private_key_pem.clone()))
-                .send()
-                .await
-                .expect("import certificate");
-            let secrets_client = aws_sdk_secretsmanager::Client::new(&config);
-            for n in 0..secrets {
-                secrets_client
-                    .create_secret()
-                    .name(format!("app/{account}/{region}/{n}"))
-                    .secret_string("never read")
-                    .send()
-                    .await
-                    .expect("create secret");
-            }
-        }
-    }
-    org
-}
-
-/// SDK config acting in `account`: the static credentials for the management account,
-/// credentials of a role assumed in it for the others (moto needs no role to exist).
-async fn account_config(moto: &Moto, account: &str, region: &str) -> SdkConfig {
-    let base = moto.sdk_config(region).await;
-    if account == MANAGEMENT {
-        return base;
-    }
-    let assumed = aws_sdk_sts::Client::new(&base)
-        .assume_role()
-        .role_arn(format!(
-            "arn:aws:iam::{account}:role/OrganizationAccountAccessRole"
-        ))
-        .role_session_name("seed")
-        .send()
-        .await
-        .expect("assume role for seeding")
-        .credentials
-        .expect("assumed credentials");
-    moto.config_loader(region)
-        .credentials_provider(Credentials::new(
-            assumed.access_key_id,
-            assumed.secret_access_key,
-            Some(assumed.session_token),
-            None,
-            "seed",
-        ))
-        .load()
-        .await
-}
 
 fn org_settings(regions: &[&str]) -> AwsSettings {
     AwsSettings {
@@ -571,36 +468,6 @@ async fn without_list_regions_each_account_reports_its_discovery_failure() {
         .collect();
     assert_eq!(failed, expected);
     assert_eq!(account_ids(&pages).len(), 3);
-}
-
-/// Not a test of behaviour: prints wall time and AWS calls per operation for
-/// 3 accounts × 4 regions × N secrets. `cargo test --test multi_account -- --ignored
-/// --nocapture benchmark`; N from BENCH_SECRETS (default 200).
-#[tokio::test]
-#[ignore]
-async fn benchmark_three_accounts_four_regions() {
-    const BENCH_REGIONS: [&str; 4] = ["eu-west-1", "us-east-1", "us-west-2", "ap-south-1"];
-    let secrets: usize = std::env::var("BENCH_SECRETS")
-        .ok()
-        .and_then(|value| value.parse().ok())
-        .unwrap_or(200);
-    let seeding = Instant::now();
-    let org = organization(&BENCH_REGIONS, secrets).await;
-    eprintln!("seeded in {:?}", seeding.elapsed());
-    let proxy = AwsProxy::start(&org.moto.endpoint()).await;
-    let sources = sources_through(&proxy, &org_settings(&BENCH_REGIONS)).await;
-    for round in 1..=2 {
-        proxy.clear_calls();
-        let started = Instant::now();
-        let (pages, errors) = fetch(&sources, all_kinds()).await;
-        let elapsed = started.elapsed();
-        assert!(errors.is_empty(), "{errors:#?}");
-        let items: usize = pages.iter().map(|page| page.items.len()).sum();
-        eprintln!(
-            "resync {round}: {items} items in {elapsed:?}; calls per operation: {:?}",
-            proxy.counts()
-        );
-    }
 }
 
 /// The whole command, `resync --dry-run`, on an organisation whose first member refuses

@@ -773,6 +773,62 @@ async fn faults_retries_and_a_token_refresh_still_give_the_exact_catalog() {
     assert!(!run.stderr.contains("; retries 0\n"), "{}", run.stderr);
 }
 
+/// More changed entities than one write batch (20 × PORT_MAX_IN_FLIGHT) go out while AWS is
+/// still read: the catalog, the counts, retries and stale deletion come out as for one batch.
+#[tokio::test]
+async fn writes_sent_during_extraction_give_the_exact_catalog_and_report() {
+    let moto = Moto::start();
+    let mut seeded = vec![caller_account()];
+    for n in 0..45 {
+        let region = ["us-east-1", "eu-west-1"][n % 2];
+        seeded.push(create_secret(&moto, region, &format!("service-{n:02}"), &[]).await);
+    }
+    let stale = entity(
+        "awsSecret",
+        "arn:aws:secretsmanager:us-east-1:123456789012:secret:deleted-AbCdEf",
+        "deleted",
+        json!({}),
+        json!({"account": ACCOUNT_ID}),
+    );
+    let emu = emulator_with_blueprints()
+        .entity_from("awsSecret", port_entity(&stale), OUR_DATASOURCE)
+        .faults(Faults {
+            rate_limit_next: 2,
+            retry_after_secs: 0,
+            endpoints: vec![format!("POST {}", paths::ENTITIES_BULK)],
+            ..Faults::default()
+        })
+        .start()
+        .await;
+    let mut env = cli_env(&moto.env("us-east-1"), &emu);
+    // Batches of 20: two whole ones are sent before extraction ends, 5 secrets after.
+    env.push(("PORT_MAX_IN_FLIGHT".to_owned(), "1".to_owned()));
+
+    let run = resync(&emu, env.clone(), &[]).await;
+
+    run.assert_exit(0);
+    assert_eq!(catalog(&emu), expected(&seeded));
+    assert_eq!(run.counts("awsSecret"), [1, 45, 0, 45, 0, 0, 1]);
+    // The stale secret's relation made Port create a bare account entity, which is updated.
+    assert_eq!(run.counts("awsAccount"), [1, 1, 0, 0, 1, 0, 0]);
+    assert_eq!(run.deletion_line(), "  stale deletion: ran");
+    let bulk_ok = run
+        .requests
+        .iter()
+        .filter(|r| r.path == paths::ENTITIES_BULK && r.status == 200)
+        .count();
+    assert_eq!(bulk_ok, 4, "3 batches of secrets and 1 of accounts");
+    assert_eq!(
+        run.count("POST", paths::ENTITIES_BULK),
+        6,
+        "2 retried after 429"
+    );
+
+    let again = resync(&emu, env, &[]).await;
+    again.assert_exit(0);
+    assert_eq!(again.entity_writes(), 0, "{:#?}", again.requests);
+}
+
 #[tokio::test]
 async fn aws_unreachable_after_a_good_resync_deletes_nothing() {
     let moto = Moto::start();

@@ -72,39 +72,77 @@ pub async fn extract_observed(
     mut on_page: impl FnMut(&Page),
     mut on_entity: impl FnMut(Entity),
 ) -> Extraction {
-    let mut transformer = Transformer::new(mapping);
-    let mut extraction = Extraction::default();
-    for kind in kinds {
-        extraction.kinds.entry(*kind).or_default();
-    }
-    let mut pages = sources.fetch_kinds(
-        kinds
-            .iter()
-            .map(|kind| (*kind, region_filter(mapping, *kind)))
-            .collect(),
-    );
+    let mut mapper = PageMapper::new(mapping, kinds);
+    let mut pages = sources.fetch_kinds(fetch_list(mapping, kinds));
     while let Some(result) = pages.next().await {
+        if let Ok(page) = &result {
+            on_page(page);
+        }
+        mapper.take(result, &mut on_entity);
+    }
+    mapper.finish()
+}
+
+/// The kinds to fetch with the regions each is fetched in, for [`AwsSources::fetch_kinds`].
+pub fn fetch_list(mapping: &Mapping, kinds: &[Kind]) -> Vec<(Kind, RegionFilter)> {
+    kinds
+        .iter()
+        .map(|kind| (*kind, region_filter(mapping, *kind)))
+        .collect()
+}
+
+/// Maps fetched pages one at a time and keeps the summary of what it saw. Apart from
+/// [`extract_observed`] so a caller can do other work between pages (the resync writes
+/// to Port while AWS is still being read).
+pub struct PageMapper<'m> {
+    transformer: Transformer<'m>,
+    extraction: Extraction,
+}
+
+impl<'m> PageMapper<'m> {
+    pub fn new(mapping: &'m Mapping, kinds: &[Kind]) -> Self {
+        let mut extraction = Extraction::default();
+        for kind in kinds {
+            extraction.kinds.entry(*kind).or_default();
+        }
+        PageMapper {
+            transformer: Transformer::new(mapping),
+            extraction,
+        }
+    }
+
+    /// Maps a page, handing each entity to `on_entity`, or records a scope that failed.
+    pub fn take(&mut self, result: Result<Page, ScopeError>, on_entity: &mut impl FnMut(Entity)) {
         match result {
-            Ok(page) => {
-                on_page(&page);
-                map_page(&mut transformer, &page, &mut extraction, &mut on_entity);
-            }
+            Ok(page) => map_page(
+                &mut self.transformer,
+                &page,
+                &mut self.extraction,
+                on_entity,
+            ),
             Err(error) => {
                 tracing::error!(%error, "fetch failed; the other scopes go on");
-                if let Some(summary) = extraction.kinds.get_mut(&error.kind) {
+                if let Some(summary) = self.extraction.kinds.get_mut(&error.kind) {
                     summary.failed_scopes += 1;
                 }
-                extraction.scope_errors.push(error);
+                self.extraction.scope_errors.push(error);
             }
         }
     }
-    extraction.null_fields = transformer.null_fields();
-    for (name, stats) in transformer.into_stats() {
-        if let Some(kind) = Kind::from_name(&name) {
-            extraction.kinds.entry(kind).or_default().stats = stats;
+
+    pub fn finish(self) -> Extraction {
+        let PageMapper {
+            transformer,
+            mut extraction,
+        } = self;
+        extraction.null_fields = transformer.null_fields();
+        for (name, stats) in transformer.into_stats() {
+            if let Some(kind) = Kind::from_name(&name) {
+                extraction.kinds.entry(kind).or_default().stats = stats;
+            }
         }
+        extraction
     }
-    extraction
 }
 
 /// The regions a kind is fetched in, from the `selector.regionPolicy` of the mapping's

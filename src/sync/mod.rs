@@ -1,5 +1,6 @@
 //! A resync: extract and map (`extract`), then plan and apply against Port.
 
+mod early_writes;
 pub mod extract;
 pub mod fingerprint;
 pub mod plan;

@@ -109,6 +109,15 @@ impl Desired {
         }
     }
 
+    /// The oldest `size` entities of the first blueprint with that many waiting, taken out of
+    /// `writes` so they can be sent before extraction ends; shorter remainders stay. The
+    /// blueprint keeps its (possibly empty) entry: it still counts for the write order.
+    pub fn take_full_batch(&mut self, size: usize) -> Option<(String, Vec<Entity>)> {
+        let (blueprint, waiting) = self.writes.iter_mut().find(|(_, w)| w.len() >= size)?;
+        let rest = waiting.split_off(size);
+        Some((blueprint.clone(), std::mem::replace(waiting, rest)))
+    }
+
     pub fn write_count(&self) -> usize {
         self.writes.values().map(Vec::len).sum()
     }
@@ -260,6 +269,40 @@ mod tests {
             ),
             (3, 1, 1, 1)
         );
+    }
+
+    #[test]
+    fn full_batches_are_taken_in_arrival_order_and_the_rest_waits() {
+        let bps = blueprints();
+        let observed = Observed::default();
+        let mut desired = Desired::default();
+        for n in 0..5 {
+            desired.offer(
+                entity("acmCertificate", &format!("c{n}"), "ISSUED", "1"),
+                &observed,
+                &bps,
+            );
+        }
+        desired.offer(entity("awsSecret", "s0", "x", "1"), &observed, &bps);
+        let taken: Vec<(String, Vec<String>)> = std::iter::from_fn(|| desired.take_full_batch(2))
+            .map(|(bp, batch)| (bp, batch.into_iter().map(|e| e.identifier).collect()))
+            .collect();
+        assert_eq!(
+            taken,
+            [
+                (
+                    "acmCertificate".to_owned(),
+                    vec!["c0".to_owned(), "c1".to_owned()]
+                ),
+                (
+                    "acmCertificate".to_owned(),
+                    vec!["c2".to_owned(), "c3".to_owned()]
+                ),
+            ]
+        );
+        assert_eq!(desired.writes["acmCertificate"].len(), 1);
+        assert_eq!(desired.writes["awsSecret"].len(), 1);
+        assert_eq!(desired.counts["acmCertificate"].to_create, 5);
     }
 
     #[test]

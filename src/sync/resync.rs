@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use futures::future::join_all;
 use tokio_util::sync::CancellationToken;
 
-use super::extract::{extract, mapped_kinds};
+use super::extract::mapped_kinds;
 use super::fingerprint::MappedKeys;
 use super::plan::{Deletion, Desired, Observed, plan_deletion, write_order};
 use super::report::{ResyncReport, WriteFailure};
@@ -77,16 +77,11 @@ impl Resync<'_> {
         let observed = self.read_port(&mapped).await?;
 
         let mut desired = Desired::default();
+        let mut report = ResyncReport::default();
         let kinds = mapped_kinds(self.mapping);
-        let extraction = extract(self.sources, self.mapping, &kinds, |entity| {
-            desired.offer(entity, &observed, self.blueprints);
-        })
-        .await;
-
-        let mut report = ResyncReport {
-            extraction,
-            ..ResyncReport::default()
-        };
+        report.extraction = self
+            .extract_and_write(&kinds, &observed, &mut desired, &mut report, cancel)
+            .await;
         for (blueprint, known) in &observed.by_blueprint {
             report
                 .blueprints
@@ -176,7 +171,7 @@ impl Resync<'_> {
         Ok(observed)
     }
 
-    fn upsert_options(&self) -> UpsertOptions {
+    pub(super) fn upsert_options(&self) -> UpsertOptions {
         UpsertOptions {
             merge: self.mapping.config.enable_merge_entity,
             create_missing_related_entities: self.mapping.config.create_missing_related_entities,
@@ -322,7 +317,7 @@ impl Resync<'_> {
 
 /// Counts an upsert outcome; with `missing_target`, entities Port refused because a relation
 /// target does not exist yet are set aside for one more try instead of counted as failed.
-fn record_upserts(
+pub(super) fn record_upserts(
     report: &mut ResyncReport,
     blueprint: &str,
     entities: &[Entity],

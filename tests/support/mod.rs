@@ -4,6 +4,8 @@
 
 pub mod aws_proxy;
 pub mod certs;
+pub mod measure;
 pub mod moto;
+pub mod org;
 pub mod port_action;
 pub mod service;
