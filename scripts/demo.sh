@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Demo on a local default: moto (AWS) seeded with sample data and the Port API emulator.
-#   scripts/demo.sh            resync into the emulator twice (the second writes nothing), show the catalog
+#   scripts/demo.sh            resync into the emulator twice (the second writes nothing), run the
+#                              create_aws_secret self-service action through the webhook, show the catalog
 #   scripts/demo.sh --dry-run  print the entities that would be sent, write nothing
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -30,16 +31,30 @@ if [ "${1:-}" = "--dry-run" ]; then
 fi
 
 port_port=$(free_port)
-target/debug/port-emulator --bind "127.0.0.1:$port_port" --credentials demo-client:demo-secret >/dev/null 2>&1 &
+# Port encrypts secret inputs with the first 32 bytes of the client secret: a realistic length.
+client_secret=demo-client-secret-0123456789abcdef
+target/debug/port-emulator --bind "127.0.0.1:$port_port" --credentials "demo-client:$client_secret" >/dev/null 2>&1 &
 pids+=($!)
 wait_for "http://127.0.0.1:$port_port/_emulator/requests"
-export PORT_BASE_URL="http://127.0.0.1:$port_port" PORT_CLIENT_ID=demo-client PORT_CLIENT_SECRET=demo-secret
+export PORT_BASE_URL="http://127.0.0.1:$port_port" PORT_CLIENT_ID=demo-client PORT_CLIENT_SECRET="$client_secret"
 export LOG_LEVEL=warn
 
 echo "--- first resync: blueprints and entities are created" >&2
 target/debug/port-aws-sync resync
 echo "--- second resync: nothing changed in AWS, so nothing is written" >&2
 target/debug/port-aws-sync resync
+
+echo "--- self-service action: create_aws_secret through the webhook (serve-actions)" >&2
+actions_port=$(free_port)
+LISTEN_ADDR="127.0.0.1:$actions_port" target/debug/port-aws-sync serve-actions &
+pids+=($!)
+wait_for "http://127.0.0.1:$actions_port/health/live"
+# Port creates the run when a user executes the action; the emulator's admin API stands in.
+curl -fsS -X POST "$PORT_BASE_URL/_emulator/runs" -H 'content-type: application/json' \
+  -d '{"id": "r_demo", "action": "create_aws_secret"}' >/dev/null
+"$bin/python" scripts/port_invoke.py "http://127.0.0.1:$actions_port/webhook" \
+  actions/create_aws_secret.json r_demo "$client_secret" \
+  '{"secretName": "demo/created-from-port", "secretValue": "s3cr3t", "operation": "upsert", "description": "made by the demo action"}' >&2
 
 echo "--- the catalog in the Port emulator" >&2
 for blueprint in awsAccount acmCertificate awsSecret; do
