@@ -70,7 +70,8 @@ async fn bench_org_resync() {
     // directory may rebuild the binary in place meanwhile.
     let bin_dir = tempfile::tempdir().expect("temporary directory");
     let bin = bin_dir.path().join("port-aws-sync");
-    std::fs::copy(env!("CARGO_BIN_EXE_port-aws-sync"), &bin).expect("copy the binary");
+    // PORT_AWS_SYNC_BIN: a release binary measured with a debug-built harness.
+    std::fs::copy(support::service::bin(), &bin).expect("copy the binary");
 
     let seeding = Instant::now();
     let org = org::seed(&spec).await;

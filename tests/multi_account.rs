@@ -192,6 +192,18 @@ async fn organization_reads_every_account_through_its_role_once() {
         .collect();
     expected.sort();
     assert_eq!(roles, expected);
+    // Checking a member's role is that AssumeRole itself: no call made just to test it.
+    // (The one GetCallerIdentity is the caller's own, for its account and partition.)
+    assert_eq!(
+        proxy
+            .counts()
+            .get("sts:GetCallerIdentity")
+            .copied()
+            .unwrap_or(0),
+        1,
+        "{:?}",
+        proxy.counts()
+    );
 
     // A second resync reuses the cached credentials: no new AssumeRole.
     proxy.clear_calls();

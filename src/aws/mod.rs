@@ -6,6 +6,7 @@
 
 mod accounts;
 mod acm;
+mod cached_credentials;
 pub mod calls;
 mod errors;
 mod identity;

@@ -15,7 +15,8 @@ use aws_types::SdkConfig;
 use futures::stream::{self, BoxStream, StreamExt};
 use tokio::sync::OnceCell;
 
-use super::errors::{AwsSetupError, ScopeError, describe_sdk_error, error_chain};
+use super::cached_credentials::CachedCredentials;
+use super::errors::{AwsSetupError, ScopeError, error_chain};
 use super::identity::{CallerIdentity, get_caller_identity};
 use super::regions::{enabled_regions, is_valid_region_name};
 use super::scopes::AccountContext;
@@ -391,7 +392,9 @@ impl AwsSources {
         let config = self
             .config
             .to_builder()
-            .credentials_provider(SharedCredentialsProvider::new(provider))
+            .credentials_provider(SharedCredentialsProvider::new(CachedCredentials::new(
+                provider,
+            )))
             .identity_cache(IdentityCache::lazy().build())
             .build();
         self.assumed_lock()
@@ -518,22 +521,20 @@ impl AwsSources {
                 .map_err(with_role);
         }
         if target.role_arn.is_some() {
-            let config = aws_sdk_sts::config::Builder::from(&target.account.config)
-                .region(Region::new(self.home_region().to_owned()))
-                .interceptor(crate::aws::calls::CallCounter)
-                .build();
-            let identity = aws_sdk_sts::Client::from_conf(config)
-                .get_caller_identity()
-                .send()
-                .await
-                .map_err(|error| with_role(describe_sdk_error("GetCallerIdentity", &error)))?;
-            let account = identity.account().unwrap_or_default();
-            if account != target.account.account_id {
-                return Err(with_role(format!(
-                    "the role belongs to account {account}, not {}",
-                    target.account.account_id
-                )));
-            }
+            // The AssumeRole the reads need anyway, done first and cached: a refused role is
+            // one error for the account. The role ARN names the account, so the
+            // credentials are that account's.
+            let provider = target
+                .account
+                .config
+                .credentials_provider()
+                .ok_or_else(|| with_role("no credentials provider".to_owned()))?;
+            provider.provide_credentials().await.map_err(|error| {
+                with_role(format!(
+                    "could not assume the role: {}",
+                    error_chain(&error)
+                ))
+            })?;
         }
         Ok(self.regions.clone())
     }
