@@ -20,6 +20,7 @@ RUN mkdir -p src benches port-emulator/src/bin \
  && echo 'fn main() {}' > src/main.rs \
  && touch src/lib.rs port-emulator/src/lib.rs \
  && echo 'fn main() {}' > benches/mapping.rs \
+ && echo 'fn main() {}' > benches/resync.rs \
  && echo 'fn main() {}' > port-emulator/src/bin/port-emulator.rs \
  && cargo build --release --locked -p port-aws-sync --bin port-aws-sync \
  && rm -rf src benches port-emulator/src
