@@ -17,7 +17,6 @@ mod moto;
 mod measure;
 
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
@@ -189,21 +188,7 @@ async fn run(bin: &Path, moto: &Moto, emu: &Emulator) -> Measured {
         ]
         .map(|(k, v)| (k.to_owned(), v)),
     );
-    let bin = bin.to_owned();
-    let measured = tokio::task::spawn_blocking(move || {
-        let home = tempfile::tempdir().expect("temporary HOME");
-        let mut command = Command::new(&bin);
-        command
-            .arg("resync")
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", home.path())
-            .envs(env);
-        measure::run(command)
-    })
-    .await
-    .expect("the runner does not panic");
+    let measured = measure::resync(bin.to_owned(), env).await;
     Measured {
         exit: measured.exit,
         wall: measured.wall,

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use support::aws_proxy::{AwsProxy, Canned};
 use support::moto::Moto;
 use support::port_action::{invocation_body, now_seconds, signature_headers};
-use support::service::Service;
+use support::service::{self, Service};
 
 const REGION: &str = "us-east-1";
 const CLIENT_ID: &str = "actions-client";
@@ -39,22 +39,11 @@ fn env(
     emu: &Emulator,
     extra: &[(&str, &str)],
 ) -> Vec<(String, String)> {
-    let mut env = moto.env(REGION);
+    // The most talkative level the service allows: nothing secret may show even here.
+    let mut env = service::env(moto, emu, REGION, &[("LOG_LEVEL", "debug")]);
     if let Some(endpoint) = aws_endpoint {
         env.push(("AWS_ENDPOINT_URL".to_owned(), endpoint.to_owned()));
     }
-    env.extend(
-        [
-            ("PORT_BASE_URL", emu.base_url()),
-            ("PORT_CLIENT_ID", CLIENT_ID.to_owned()),
-            ("PORT_CLIENT_SECRET", CLIENT_SECRET.to_owned()),
-            ("AWS_REGIONS", REGION.to_owned()),
-            // The most talkative level the service allows: nothing secret may show even here.
-            ("LOG_LEVEL", "debug".to_owned()),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v)),
-    );
     env.extend(
         extra
             .iter()

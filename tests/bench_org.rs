@@ -16,7 +16,6 @@ mod support;
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::Command;
 use std::time::Instant;
 
 use port_emulator::{Emulator, Faults, paths};
@@ -201,21 +200,7 @@ async fn resync(bin: &Path, org: &Org, proxy: &AwsProxy, emu: &Emulator) -> Run 
     );
     // Allocator experiments: MIMALLOC_SHOW_STATS=1, MIMALLOC_PURGE_DELAY=0…
     env.extend(std::env::vars().filter(|(name, _)| name.starts_with("MIMALLOC_")));
-    let bin = bin.to_owned();
-    let measured = tokio::task::spawn_blocking(move || {
-        let home = tempfile::tempdir().expect("temporary HOME");
-        let mut command = Command::new(&bin);
-        command
-            .arg("resync")
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", home.path())
-            .envs(env);
-        measure::run(command)
-    })
-    .await
-    .expect("the runner does not panic");
+    let measured = measure::resync(bin.to_owned(), env).await;
     Run {
         measured,
         aws: proxy.counts(),

@@ -10,7 +10,7 @@ use std::time::Instant;
 use port_emulator::{Emulator, Faults, paths};
 use serde_json::{Value, json};
 use support::moto::{Moto, free_port};
-use support::service::{Service, bin};
+use support::service::{self, Service, bin};
 
 const MANIFEST_DIR: &str = env!("CARGO_MANIFEST_DIR");
 const REGION: &str = "us-east-1";
@@ -94,18 +94,7 @@ async fn emulator(faults: Faults) -> Emulator {
 }
 
 fn env(moto: &Moto, emu: &Emulator, extra: &[(&str, &str)]) -> Vec<(String, String)> {
-    let mut env = moto.env(REGION);
-    env.extend(
-        [
-            ("PORT_BASE_URL", emu.base_url()),
-            ("PORT_CLIENT_ID", emu.client_id().to_owned()),
-            ("PORT_CLIENT_SECRET", emu.client_secret().to_owned()),
-            ("AWS_REGIONS", REGION.to_owned()),
-            ("LOG_LEVEL", "info".to_owned()),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v)),
-    );
+    let mut env = service::env(moto, emu, REGION, &[("LOG_LEVEL", "info")]);
     env.extend(
         extra
             .iter()

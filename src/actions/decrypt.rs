@@ -58,7 +58,7 @@ pub fn decrypt(field: &str, value: &str, client_secret: &Secret) -> Result<Secre
         .map_err(|_| DecryptError::NotText(field.to_owned()))
 }
 
-/// Encrypts `plain` as Port does, with `iv`; for tests and the demo.
+/// Encrypts `plain` as Port does, with `iv`; for the tests, which play Port.
 pub fn encrypt(plain: &str, client_secret: &str, iv: [u8; IV_BYTES]) -> String {
     let cipher =
         PortCipher::new_from_slice(&client_secret.as_bytes()[..KEY_BYTES]).expect("a 32-byte key");

@@ -165,24 +165,18 @@ impl Request {
                     )));
                 }
                 let subject_alternative_names = match inputs.get("subject_alternative_names") {
-                    None | Some(Value::Null) => Vec::new(),
+                    None | Some(Value::Null) => Some(Vec::new()),
                     Some(Value::Array(names)) => names
                         .iter()
                         .map(|n| n.as_str().map(str::to_owned))
-                        .collect::<Option<_>>()
-                        .ok_or_else(|| {
-                            ActionError::Invalid(
-                                "input `subject_alternative_names` must be a list of domain names"
-                                    .into(),
-                            )
-                        })?,
-                    Some(_) => {
-                        return Err(ActionError::Invalid(
-                            "input `subject_alternative_names` must be a list of domain names"
-                                .into(),
-                        ));
-                    }
-                };
+                        .collect(),
+                    Some(_) => None,
+                }
+                .ok_or_else(|| {
+                    ActionError::Invalid(
+                        "input `subject_alternative_names` must be a list of domain names".into(),
+                    )
+                })?;
                 Ok(Request::RequestCertificate(CertificateRequest {
                     domain_name: required_string(&inputs, "domain_name")?,
                     validation_method,

@@ -77,26 +77,14 @@ impl Verifier {
         if distance > self.tolerance {
             return Err(Rejection::StaleTimestamp);
         }
+        let expected = mac(self.key.expose(), timestamp.trim(), body);
         let matched = signature
             .split_whitespace()
             .filter_map(|one| one.strip_prefix("v1,"))
             .filter_map(|encoded| STANDARD.decode(encoded).ok())
-            .find(|candidate| {
-                self.mac(timestamp.trim(), body)
-                    .verify_slice(candidate)
-                    .is_ok()
-            })
+            .find(|candidate| expected.clone().verify_slice(candidate).is_ok())
             .ok_or(Rejection::BadSignature)?;
         self.remember(matched, now)
-    }
-
-    fn mac(&self, timestamp: &str, body: &[u8]) -> Hmac<Sha256> {
-        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(self.key.expose().as_bytes())
-            .expect("HMAC takes keys of any length");
-        mac.update(timestamp.as_bytes());
-        mac.update(b".");
-        mac.update(body);
-        mac
     }
 
     fn remember(&self, signature: Vec<u8>, now: SystemTime) -> Result<(), Rejection> {
@@ -124,14 +112,20 @@ fn parse_timestamp(text: &str) -> Result<SystemTime, Rejection> {
         .ok_or(Rejection::BadTimestamp)
 }
 
-/// `v1,<base64>` for `body` sent at `timestamp`: what Port puts in `x-port-signature`.
-pub fn sign(key: &str, timestamp: &str, body: &[u8]) -> String {
+/// HMAC-SHA256 of `"{timestamp}.{body}"`, the content Port signs.
+fn mac(key: &str, timestamp: &str, body: &[u8]) -> Hmac<Sha256> {
     let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(key.as_bytes())
         .expect("HMAC takes keys of any length");
     mac.update(timestamp.as_bytes());
     mac.update(b".");
     mac.update(body);
-    format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes()))
+    mac
+}
+
+/// `v1,<base64>` for `body` sent at `timestamp`: what Port puts in `x-port-signature`.
+pub fn sign(key: &str, timestamp: &str, body: &[u8]) -> String {
+    let signature = mac(key, timestamp, body).finalize().into_bytes();
+    format!("v1,{}", STANDARD.encode(signature))
 }
 
 #[cfg(test)]

@@ -44,7 +44,7 @@ async fn ready(State(daemon): State<Arc<Daemon>>) -> Response {
 }
 
 async fn metrics_text(State(daemon): State<Arc<Daemon>>) -> Response {
-    daemon.refresh_port_metrics();
+    daemon.refresh_request_metrics();
     (
         [(header::CONTENT_TYPE, metrics::CONTENT_TYPE)],
         daemon.metrics.render(),

@@ -109,7 +109,7 @@ impl Daemon {
 
     /// Port and AWS request counters up to now, folded into the metrics (called at each
     /// scrape).
-    pub fn refresh_port_metrics(&self) {
+    pub fn refresh_request_metrics(&self) {
         self.metrics.port_stats(&self.port.stats());
         self.metrics.aws_calls(&crate::aws::calls::snapshot());
     }
@@ -205,7 +205,7 @@ async fn resync_once(daemon: &Daemon, work: &Work, trigger: Trigger) {
     let outcome = resync.run_until(&daemon.shutdown).await;
     let seconds = started.elapsed().as_secs_f64();
     let finished = unix_now();
-    daemon.refresh_port_metrics();
+    daemon.refresh_request_metrics();
     let (result, error, report): (&'static str, Option<String>, Option<ResyncReport>) =
         match outcome {
             Ok(mut report) => {
@@ -510,7 +510,7 @@ pub async fn run(settings: DaemonSettings) -> Exit {
         let _ = server.await;
         return Exit::Success;
     }
-    daemon.refresh_port_metrics();
+    daemon.refresh_request_metrics();
     daemon.ready.store(true, Ordering::SeqCst);
     tracing::info!(
         seconds = start.elapsed().as_secs_f64(),

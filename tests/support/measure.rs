@@ -55,6 +55,25 @@ pub fn run(mut command: Command) -> Measured {
     }
 }
 
+/// `bin resync` in the crate directory with only `env` (plus PATH and a fresh HOME),
+/// measured, on a blocking thread so the emulators of this process keep answering it.
+pub async fn resync(bin: std::path::PathBuf, env: Vec<(String, String)>) -> Measured {
+    tokio::task::spawn_blocking(move || {
+        let home = tempfile::tempdir().expect("temporary HOME");
+        let mut command = Command::new(&bin);
+        command
+            .arg("resync")
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", home.path())
+            .envs(env);
+        run(command)
+    })
+    .await
+    .expect("the runner does not panic")
+}
+
 /// Waits for the child and returns its exit code and resource usage. The `Child` handle is
 /// not waited on afterwards: dropping it does not reap.
 fn wait4(pid: u32) -> (i32, libc::rusage) {

@@ -42,7 +42,7 @@ pub fn invocation_body(
     let mut inputs = inputs;
     for name in encrypted_inputs(&definition) {
         if let Some(Value::String(plain)) = inputs.get(&name).cloned() {
-            let iv: [u8; 16] = rand_iv();
+            let iv: [u8; 16] = rand::random();
             inputs[&name] = json!(port_aws_sync::actions::decrypt::encrypt(
                 &plain,
                 client_secret,
@@ -58,14 +58,6 @@ pub fn invocation_body(
         "trigger": {"by": {"user": {"email": "dev@example.com"}}},
     });
     render(&definition["invocationMethod"]["body"], &context)
-}
-
-fn rand_iv() -> [u8; 16] {
-    let mut iv = [0u8; 16];
-    for byte in iv.iter_mut() {
-        *byte = rand::random();
-    }
-    iv
 }
 
 fn render(template: &Value, context: &Value) -> Value {

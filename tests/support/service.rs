@@ -6,7 +6,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::moto::free_port;
+use port_emulator::Emulator;
+
+use super::moto::{Moto, free_port};
 
 const BIN: &str = env!("CARGO_BIN_EXE_port-aws-sync");
 const MANIFEST_DIR: &str = env!("CARGO_MANIFEST_DIR");
@@ -17,6 +19,33 @@ pub const PATIENCE: Duration = Duration::from_secs(120);
 /// other checkouts share and may relink meanwhile).
 pub fn bin() -> String {
     std::env::var("PORT_AWS_SYNC_BIN").unwrap_or_else(|_| BIN.to_owned())
+}
+
+/// What a long-running test process runs with: moto's AWS settings for `region` (also its
+/// only AWS_REGIONS), the Port emulator's address and credentials, then `extra`, whose
+/// entries win over the earlier ones.
+pub fn env(
+    moto: &Moto,
+    emu: &Emulator,
+    region: &str,
+    extra: &[(&str, &str)],
+) -> Vec<(String, String)> {
+    let mut env = moto.env(region);
+    env.extend(
+        [
+            ("PORT_BASE_URL", emu.base_url()),
+            ("PORT_CLIENT_ID", emu.client_id().to_owned()),
+            ("PORT_CLIENT_SECRET", emu.client_secret().to_owned()),
+            ("AWS_REGIONS", region.to_owned()),
+        ]
+        .map(|(k, v)| (k.to_owned(), v)),
+    );
+    env.extend(
+        extra
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+    );
+    env
 }
 
 pub struct Service {
