@@ -836,11 +836,12 @@ async fn the_daemon_serves_the_webhook_beside_its_resyncs_when_enabled() {
         .await;
     assert_eq!(status, 200, "{reply}");
     assert_eq!(s.secret_value("daemon/made").await, "from-port");
-    let ready = s
-        .http
-        .get(s.service.url("/health/ready"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(ready.status(), 200);
+    // The webhook is served from the start, readiness follows Port's credential check: the
+    // run above may have finished first.
+    s.service
+        .wait_for("/health/ready to answer 200", || {
+            let request = s.http.get(s.service.url("/health/ready")).send();
+            async move { request.await.is_ok_and(|r| r.status() == 200) }
+        })
+        .await;
 }
