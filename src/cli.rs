@@ -1,11 +1,10 @@
-//! Command line: flags, environment, dispatch and exit codes.
+//! Command line: the flags and subcommands, as clap types (dispatch is in `commands`).
 
-use std::path::PathBuf;
-use std::process::ExitCode;
+use std::path::{Path, PathBuf};
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::commands;
+use crate::app::settings::{DEFAULT_BLUEPRINTS_DIR, DEFAULT_MAPPING_FILE};
 
 /// Keeps a Port software catalog in sync with AWS accounts, ACM certificates and secrets.
 #[derive(Debug, Parser)]
@@ -17,25 +16,30 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// Where the mapping and the blueprints live.
+/// Where the mapping and the blueprints live. `None` when neither the flag nor its
+/// environment variable is given, so that `run`'s config file can still set them.
 #[derive(Debug, Clone, Args)]
 pub struct ConfigFiles {
-    /// Ocean port-app-config YAML with the jq mappings.
-    #[arg(
-        long,
-        env = "MAPPING_FILE",
-        default_value = "mapping/port-app-config.yml",
-        global = true
-    )]
-    pub mapping: PathBuf,
-    /// Directory of Port blueprint JSON files the mapping writes to.
-    #[arg(
-        long,
-        env = "BLUEPRINTS_DIR",
-        default_value = "blueprints",
-        global = true
-    )]
-    pub blueprints: PathBuf,
+    /// Ocean port-app-config YAML with the jq mappings [default: mapping/port-app-config.yml].
+    #[arg(long = "mapping", env = "MAPPING_FILE", global = true)]
+    pub given_mapping: Option<PathBuf>,
+    /// Directory of Port blueprint JSON files the mapping writes to [default: blueprints].
+    #[arg(long = "blueprints", env = "BLUEPRINTS_DIR", global = true)]
+    pub given_blueprints: Option<PathBuf>,
+}
+
+impl ConfigFiles {
+    pub fn mapping(&self) -> &Path {
+        self.given_mapping
+            .as_deref()
+            .unwrap_or(Path::new(DEFAULT_MAPPING_FILE))
+    }
+
+    pub fn blueprints(&self) -> &Path {
+        self.given_blueprints
+            .as_deref()
+            .unwrap_or(Path::new(DEFAULT_BLUEPRINTS_DIR))
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -115,33 +119,4 @@ pub struct MapArgs {
     /// NDJSON file of raw items, one per line; `-` is stdin.
     #[arg(long, value_name = "FILE", default_value = "-")]
     pub input: PathBuf,
-}
-
-/// The documented exit codes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Exit {
-    /// Everything synced.
-    Success = 0,
-    /// Finished, but some scope, item or write failed.
-    Failures = 1,
-    /// Bad configuration or usage; nothing was fetched or written.
-    Config = 2,
-}
-
-impl From<Exit> for ExitCode {
-    fn from(exit: Exit) -> Self {
-        ExitCode::from(exit as u8)
-    }
-}
-
-pub async fn run(cli: Cli) -> Exit {
-    match cli.command {
-        Command::Validate => commands::validate::run(&cli.files),
-        Command::Map(args) => commands::map::run(&cli.files, &args),
-        Command::Resync(args) if args.dry_run => commands::dry_run::run(&cli.files, &args).await,
-        Command::Resync(_) => commands::resync::run(&cli.files).await,
-        Command::Run(args) => commands::run::run(&cli.files, &args).await,
-        Command::Healthcheck(args) => commands::healthcheck::run(args.url.as_deref()).await,
-        Command::ServeActions(args) => commands::serve_actions::run(&cli.files, &args).await,
-    }
 }

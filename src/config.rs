@@ -1,11 +1,10 @@
-//! Settings read from the environment, with Ocean's `OCEAN__...` names accepted as aliases so
-//! an Ocean AWS integration's deployment can switch over unchanged.
+//! The one way settings are read: an [`Env`] of layers (flags, the environment, a config file),
+//! each name looked up with its Ocean `OCEAN__...` alias so an Ocean AWS integration's
+//! deployment can switch over unchanged. Readers (`PortConfig::from_settings`,
+//! `AwsSettings::from_settings`, `WebhookSettings::from_env`, the service settings) each
+//! declare the names they read; the names a config file may hold are derived from those lists.
 
 use std::fmt;
-
-use crate::port::{
-    DEFAULT_BASE_URL, DEFAULT_INTEGRATION_IDENTIFIER, DEFAULT_MAX_IN_FLIGHT, PortConfig,
-};
 
 /// A setting that is missing or malformed; the CLI exits 2 with it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -127,7 +126,8 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
         }
     }
 
-    fn required(&self, names: &[&str]) -> Result<String, SettingError> {
+    /// The value of a setting that has no default.
+    pub fn required(&self, names: &[&str]) -> Result<String, SettingError> {
         self.get(names).ok_or_else(|| SettingError {
             name: names[0].to_owned(),
             problem: format!(
@@ -136,36 +136,6 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
             ),
         })
     }
-}
-
-/// Port connection settings.
-pub fn port_config<F: Fn(&str) -> Option<String>>(
-    env: &Env<F>,
-) -> Result<PortConfig, SettingError> {
-    let client_id = env.required(&["PORT_CLIENT_ID", "OCEAN__PORT__CLIENT_ID"])?;
-    let client_secret = env.required(&["PORT_CLIENT_SECRET", "OCEAN__PORT__CLIENT_SECRET"])?;
-    let mut config = PortConfig::new(client_id, client_secret);
-    config.base_url = env
-        .get(&["PORT_BASE_URL", "OCEAN__PORT__BASE_URL"])
-        .unwrap_or_else(|| DEFAULT_BASE_URL.to_owned());
-    config.integration_identifier = env
-        .get(&["INTEGRATION_IDENTIFIER", "OCEAN__INTEGRATION__IDENTIFIER"])
-        .unwrap_or_else(|| DEFAULT_INTEGRATION_IDENTIFIER.to_owned());
-    config.max_in_flight = env.number(&["PORT_MAX_IN_FLIGHT"], DEFAULT_MAX_IN_FLIGHT)?;
-    Ok(config)
-}
-
-/// Whether blueprints missing in Port are created at start (Ocean: initializePortResources).
-pub fn bootstrap_blueprints<F: Fn(&str) -> Option<String>>(
-    env: &Env<F>,
-) -> Result<bool, SettingError> {
-    env.flag(
-        &[
-            "INITIALIZE_PORT_RESOURCES",
-            "OCEAN__INITIALIZE_PORT_RESOURCES",
-        ],
-        true,
-    )
 }
 
 /// Reads a YAML config file: a flat mapping of setting names (any case, e.g. `SCHEDULE` or
@@ -222,55 +192,6 @@ pub fn read_config_file(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn env(pairs: &'static [(&'static str, &'static str)]) -> Env<impl Fn(&str) -> Option<String>> {
-        Env::new(move |name| {
-            pairs
-                .iter()
-                .find(|(k, _)| *k == name)
-                .map(|(_, v)| (*v).to_owned())
-        })
-    }
-
-    #[test]
-    fn ocean_names_are_aliases() {
-        let config = port_config(&env(&[
-            ("OCEAN__PORT__CLIENT_ID", "id"),
-            ("OCEAN__PORT__CLIENT_SECRET", "s3cret"),
-            ("OCEAN__PORT__BASE_URL", "https://api.us.port.io"),
-            ("OCEAN__INTEGRATION__IDENTIFIER", "my-aws"),
-        ]))
-        .unwrap();
-        assert_eq!(config.client_id, "id");
-        assert_eq!(config.base_url, "https://api.us.port.io");
-        assert_eq!(
-            config.user_agent(),
-            format!(
-                "port-ocean/aws-sync/{}/my-aws/exporter",
-                env!("CARGO_PKG_VERSION")
-            )
-        );
-        assert!(!format!("{config:?}").contains("s3cret"));
-    }
-
-    #[test]
-    fn missing_credentials_and_bad_values_name_the_setting() {
-        let err = port_config(&env(&[("PORT_CLIENT_ID", "id")])).unwrap_err();
-        assert_eq!(err.name, "PORT_CLIENT_SECRET");
-        let err =
-            bootstrap_blueprints(&env(&[("INITIALIZE_PORT_RESOURCES", "maybe")])).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "INITIALIZE_PORT_RESOURCES: expected true or false, got \"maybe\""
-        );
-        let err = port_config(&env(&[
-            ("PORT_CLIENT_ID", "i"),
-            ("PORT_CLIENT_SECRET", "s"),
-            ("PORT_MAX_IN_FLIGHT", "0"),
-        ]))
-        .unwrap_err();
-        assert_eq!(err.name, "PORT_MAX_IN_FLIGHT");
-    }
 
     #[test]
     fn earlier_layers_win_even_over_aliases() {

@@ -6,11 +6,12 @@ use std::process::ExitCode;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use clap::Parser;
-use port_aws_sync::cli::{Cli, run};
+use port_aws_sync::cli::Cli;
+use port_aws_sync::commands;
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     port_aws_sync::logging::init();
-    run(cli).await.into()
+    commands::report(commands::dispatch(cli).await).into()
 }

@@ -4,6 +4,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use super::errors::AwsSetupError;
+use crate::config::{Env, SettingError};
 
 /// How the accounts to read are found.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -80,6 +81,42 @@ impl AwsSettings {
     pub const MAX_CONCURRENT_ACCOUNTS_VAR: &'static str = "MAX_CONCURRENT_ACCOUNTS";
     pub const OPERATION_TIMEOUT_VAR: &'static str = "AWS_OPERATION_TIMEOUT_SECONDS";
 
+    /// Every name [`Self::from_settings`] reads.
+    pub const SETTINGS: &'static [&'static str] = &[
+        Self::REGIONS_VAR,
+        Self::REGION_CONCURRENCY_VAR,
+        Self::ACCOUNT_STRATEGY_VAR,
+        Self::ORGANIZATION_ROLE_ARN_VAR,
+        Self::ACCOUNT_READ_ROLE_NAME_VAR,
+        Self::ACCOUNT_ROLE_ARNS_VAR,
+        Self::EXTERNAL_ID_VAR,
+        Self::ACCOUNT_IDS_VAR,
+        Self::EXCLUDE_ACCOUNT_IDS_VAR,
+        Self::MAX_CONCURRENT_ACCOUNTS_VAR,
+        Self::OPERATION_TIMEOUT_VAR,
+    ];
+
+    /// The settings from an [`Env`] (flags, environment, config file); a bad value is named
+    /// by the setting that holds it.
+    pub fn from_settings<F: Fn(&str) -> Option<String>>(
+        env: &Env<F>,
+    ) -> Result<Self, SettingError> {
+        Self::from_lookup(|name| env.get(&[name])).map_err(|error| match error {
+            AwsSetupError::InvalidSetting {
+                name,
+                value,
+                reason,
+            } => SettingError {
+                name: name.to_owned(),
+                problem: format!("invalid value {value:?}: {reason}"),
+            },
+            other => SettingError {
+                name: Self::REGIONS_VAR.to_owned(),
+                problem: other.to_string(),
+            },
+        })
+    }
+
     /// Whether an account takes part in the sync: ACCOUNT_IDS and EXCLUDE_ACCOUNT_IDS.
     pub fn wants_account(&self, account_id: &str) -> bool {
         !self.exclude_account_ids.contains(account_id)
@@ -92,12 +129,11 @@ impl AwsSettings {
     /// Reads `AWS_REGIONS` (comma-separated) and `AWS_REGION_CONCURRENCY`. Region names
     /// are checked later, by [`super::AwsSources::load`], together with AWS_REGION.
     pub fn from_env() -> Result<Self, AwsSetupError> {
-        Self::from_lookup(|name| {
-            std::env::var_os(name).map(|value| value.to_string_lossy().into_owned())
-        })
+        let env = Env::process();
+        Self::from_lookup(|name| env.get(&[name]))
     }
 
-    /// [`Self::from_env`] with the variables read through `lookup`.
+    /// The parser behind [`Self::from_settings`], with the variables read through `lookup`.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, AwsSetupError> {
         // Unset and blank are the same: "use the default".
         let get = |name: &str| lookup(name).filter(|value| !value.trim().is_empty());
@@ -483,6 +519,38 @@ mod tests {
                 "{vars:?}: {error}"
             );
         }
+    }
+
+    #[test]
+    fn a_bad_value_is_reported_under_its_own_setting() {
+        let cases = [
+            ("ACCOUNT_STRATEGY", "everything"),
+            ("ACCOUNT_IDS", "12345"),
+            ("MAX_CONCURRENT_ACCOUNTS", "0"),
+            ("AWS_OPERATION_TIMEOUT_SECONDS", "soon"),
+            ("AWS_REGION_CONCURRENCY", "four"),
+        ];
+        for (name, value) in cases {
+            let env = Env::new(move |asked: &str| (asked == name).then(|| value.to_owned()));
+            let error = AwsSettings::from_settings(&env).unwrap_err();
+            assert_eq!(error.name, name, "{error}");
+            assert!(error.to_string().contains(&format!("{value:?}")), "{error}");
+        }
+    }
+
+    #[test]
+    fn every_name_read_is_declared() {
+        let asked = std::sync::Mutex::new(std::collections::BTreeSet::new());
+        let env = Env::new(|name: &str| {
+            asked.lock().unwrap().insert(name.to_owned());
+            None
+        });
+        AwsSettings::from_settings(&env).unwrap();
+        let asked = asked.into_inner().unwrap();
+        for name in &asked {
+            assert!(AwsSettings::SETTINGS.contains(&name.as_str()), "{name}");
+        }
+        assert_eq!(asked.len(), AwsSettings::SETTINGS.len());
     }
 
     #[test]

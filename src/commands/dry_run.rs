@@ -1,39 +1,25 @@
 //! `resync --dry-run`: extract and transform, print one entity per line, write nothing.
 //! `--kind` limits it to some kinds; `--dump-raw DIR` also saves the raw items for `map`.
 
+use super::Exit;
+use crate::app::{SetupError, load_files};
 use crate::aws::Kind;
-use crate::cli::{ConfigFiles, Exit, ResyncArgs};
+use crate::cli::{ConfigFiles, ResyncArgs};
 use crate::mapping::Mapping;
 use crate::sync::{extract_observed, mapped_kinds, summary};
 
 use super::raw_dump::RawDump;
 
-pub async fn run(files: &ConfigFiles, args: &ResyncArgs) -> Exit {
-    let Some(loaded) = super::load(files) else {
-        return Exit::Config;
-    };
-    let kinds = match select_kinds(&loaded.mapping, &args.kinds) {
-        Ok(kinds) => kinds,
-        Err(message) => {
-            eprintln!("error: {message}");
-            return Exit::Config;
-        }
-    };
-    let Some(sources) = super::aws_sources().await else {
-        return Exit::Config;
-    };
-    let mut dump = match args
+pub async fn run(files: &ConfigFiles, args: &ResyncArgs) -> Result<Exit, SetupError> {
+    let loaded = load_files(files.mapping(), files.blueprints())?;
+    let kinds = select_kinds(&loaded.mapping, &args.kinds).map_err(SetupError::Usage)?;
+    let sources = super::aws_sources().await?;
+    let mut dump = args
         .dump_raw
         .as_deref()
         .map(|dir| RawDump::create(dir, &kinds))
-    {
-        None => None,
-        Some(Ok(dump)) => Some(dump),
-        Some(Err(e)) => {
-            eprintln!("error: --dump-raw: {e}");
-            return Exit::Config;
-        }
-    };
+        .transpose()
+        .map_err(|e| SetupError::Usage(format!("--dump-raw: {e}")))?;
     tracing::info!(
         kinds = ?kinds.iter().map(|k| k.as_str()).collect::<Vec<_>>(),
         regions = ?sources.regions(),
@@ -78,7 +64,7 @@ pub async fn run(files: &ConfigFiles, args: &ResyncArgs) -> Exit {
         eprintln!("error: writing entities to stdout failed: {e}");
         exit = Exit::Failures;
     }
-    exit
+    Ok(exit)
 }
 
 /// The kinds to fetch: every mapped kind this tool supports, or those `--kind` names, in the

@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use crate::cli::Exit;
-use crate::daemon::settings::DEFAULT_LISTEN_ADDR;
+use super::Exit;
+use crate::app::settings::DEFAULT_LISTEN_ADDR;
 
 /// The URL probed: `--url`, else `/health/live` on LISTEN_ADDR's port on the loopback.
 pub fn url(explicit: Option<&str>) -> String {

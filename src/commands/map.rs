@@ -11,7 +11,9 @@ use std::path::Path;
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, Visitor};
 use serde_json::{Map, Value};
 
-use crate::cli::{ConfigFiles, Exit, MapArgs};
+use super::Exit;
+use crate::app::SetupError;
+use crate::cli::{ConfigFiles, MapArgs};
 use crate::mapping::{KindStats, Mapping, Outcome, Transformer};
 
 const BUFFER: usize = 256 * 1024;
@@ -50,18 +52,9 @@ impl fmt::Display for MapReport {
     }
 }
 
-pub fn run(files: &ConfigFiles, args: &MapArgs) -> Exit {
-    let mapping = match Mapping::load(&files.mapping) {
-        Ok(mapping) => mapping,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return Exit::Config;
-        }
-    };
-    if let Err(message) = check_kind(&mapping, &args.kind) {
-        eprintln!("error: {message}");
-        return Exit::Config;
-    }
+pub fn run(files: &ConfigFiles, args: &MapArgs) -> Result<Exit, SetupError> {
+    let mapping = Mapping::load(files.mapping())?;
+    check_kind(&mapping, &args.kind).map_err(SetupError::Usage)?;
     let stdin = args.input == Path::new("-");
     let name = if stdin {
         "stdin".to_owned()
@@ -73,10 +66,7 @@ pub fn run(files: &ConfigFiles, args: &MapArgs) -> Exit {
     } else {
         match File::open(&args.input) {
             Ok(file) => Box::new(BufReader::with_capacity(BUFFER, file)),
-            Err(e) => {
-                eprintln!("error: --input {name}: {e}");
-                return Exit::Config;
-            }
+            Err(e) => return Err(SetupError::Usage(format!("--input {name}: {e}"))),
         }
     };
     let stdout = io::stdout();
@@ -93,7 +83,7 @@ pub fn run(files: &ConfigFiles, args: &MapArgs) -> Exit {
         );
     }
     eprintln!("map {}: {report}", args.kind);
-    report.exit()
+    Ok(report.exit())
 }
 
 /// The kind must be one the mapping maps; the message lists those it does.

@@ -1,4 +1,4 @@
-//! One module per subcommand; shared start-up checks live here.
+//! One module per subcommand, the dispatch, and what a command's end means for the exit code.
 
 pub mod dry_run;
 pub mod healthcheck;
@@ -10,12 +10,92 @@ pub mod serve_actions;
 pub mod validate;
 
 use std::io::{self, Write};
+use std::process::ExitCode;
 
-use crate::aws::{AwsSettings, AwsSources, Kind};
-use crate::blueprints::Blueprints;
-use crate::cli::ConfigFiles;
+use crate::app::{ServiceError, SetupError};
+use crate::aws::{AwsSettings, AwsSources};
+use crate::cli::{Cli, Command};
+use crate::config::Env;
 use crate::entity::Entity;
-use crate::mapping::Mapping;
+use crate::sync::ResyncError;
+
+/// The documented exit codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// Everything synced.
+    Success = 0,
+    /// Finished, but some scope, item or write failed.
+    Failures = 1,
+    /// Bad configuration or usage; nothing was fetched or written.
+    Config = 2,
+}
+
+impl From<Exit> for ExitCode {
+    fn from(exit: Exit) -> Self {
+        ExitCode::from(exit as u8)
+    }
+}
+
+/// Why a command stopped before finishing its job.
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    /// Nothing was fetched or written.
+    #[error(transparent)]
+    Setup(#[from] SetupError),
+    /// A resync that could not start (Port unreadable, or refusing our credentials).
+    #[error("{0}; nothing was written")]
+    Resync(ResyncError),
+    /// A long-running command that could not start, or could not go on.
+    #[error(transparent)]
+    Service(#[from] ServiceError),
+}
+
+impl CommandError {
+    pub fn exit(&self) -> Exit {
+        match self {
+            CommandError::Setup(_) => Exit::Config,
+            CommandError::Resync(e) if e.is_configuration() => Exit::Config,
+            CommandError::Service(ServiceError::Setup(_)) => Exit::Config,
+            CommandError::Resync(_) | CommandError::Service(ServiceError::Stopped(_)) => {
+                Exit::Failures
+            }
+        }
+    }
+
+    pub fn messages(&self) -> Vec<String> {
+        match self {
+            CommandError::Setup(e) | CommandError::Service(ServiceError::Setup(e)) => e.messages(),
+            other => vec![other.to_string()],
+        }
+    }
+}
+
+/// Runs the command the user asked for.
+pub async fn dispatch(cli: Cli) -> Result<Exit, CommandError> {
+    let files = &cli.files;
+    match cli.command {
+        Command::Validate => Ok(validate::run(files)?),
+        Command::Map(args) => Ok(map::run(files, &args)?),
+        Command::Resync(args) if args.dry_run => Ok(dry_run::run(files, &args).await?),
+        Command::Resync(_) => resync::run(files).await,
+        Command::Run(args) => run::run(files, &args).await,
+        Command::Healthcheck(args) => Ok(healthcheck::run(args.url.as_deref()).await),
+        Command::ServeActions(args) => serve_actions::run(files, &args).await,
+    }
+}
+
+/// Prints why the command stopped, once, and gives its exit code.
+pub fn report(outcome: Result<Exit, CommandError>) -> Exit {
+    match outcome {
+        Ok(exit) => exit,
+        Err(error) => {
+            for message in error.messages() {
+                eprintln!("error: {message}");
+            }
+            error.exit()
+        }
+    }
+}
 
 /// One entity as a line of NDJSON: the one serialization `resync --dry-run` and `map` print.
 pub fn write_entity(out: &mut impl Write, entity: &Entity) -> io::Result<()> {
@@ -23,52 +103,8 @@ pub fn write_entity(out: &mut impl Write, entity: &Entity) -> io::Result<()> {
     out.write_all(b"\n")
 }
 
-/// The mapping and blueprints, loaded and checked against each other.
-pub struct Loaded {
-    pub mapping: Mapping,
-    pub blueprints: Blueprints,
-}
-
-/// Loads and validates the configuration files. Every problem is printed; `None` means the
-/// caller must stop with exit code 2 before touching AWS or Port.
-pub fn load(files: &ConfigFiles) -> Option<Loaded> {
-    let mapping = match Mapping::load(&files.mapping) {
-        Ok(mapping) => mapping,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return None;
-        }
-    };
-    let blueprints = match Blueprints::load_dir(&files.blueprints) {
-        Ok(blueprints) => blueprints,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return None;
-        }
-    };
-    let findings = crate::validate::check(&mapping, &blueprints, |kind| {
-        Kind::from_name(kind).is_some()
-    });
-    for warning in &findings.warnings {
-        tracing::warn!("{}: {warning}", files.mapping.display());
-    }
-    if !findings.problems.is_empty() {
-        for problem in &findings.problems {
-            eprintln!("error: {}: {problem}", files.mapping.display());
-        }
-        return None;
-    }
-    Some(Loaded {
-        mapping,
-        blueprints,
-    })
-}
-
-/// The AWS sources from the environment; `None` (after printing why) means exit 2.
-pub async fn aws_sources() -> Option<AwsSources> {
-    let loaded = match AwsSettings::from_env() {
-        Ok(settings) => AwsSources::load(&settings).await,
-        Err(e) => Err(e),
-    };
-    loaded.map_err(|e| eprintln!("error: {e}")).ok()
+/// The AWS sources of a one-shot command, from the process environment.
+pub async fn aws_sources() -> Result<AwsSources, SetupError> {
+    let settings = AwsSettings::from_settings(&Env::process())?;
+    Ok(AwsSources::load(&settings).await?)
 }

@@ -1,34 +1,20 @@
 //! `resync`: one full sync of AWS into Port, for a cron job or by hand.
 
-use crate::cli::{ConfigFiles, Exit};
-use crate::config::{self, Env};
-use crate::port::PortClient;
+use super::{CommandError, Exit};
+use crate::app::settings::bootstrap_blueprints;
+use crate::app::{SetupError, load_files};
+use crate::cli::ConfigFiles;
+use crate::config::Env;
+use crate::port::{PortClient, PortConfig};
 use crate::sync::Resync;
 
-pub async fn run(files: &ConfigFiles) -> Exit {
-    let Some(loaded) = super::load(files) else {
-        return Exit::Config;
-    };
+pub async fn run(files: &ConfigFiles) -> Result<Exit, CommandError> {
+    let loaded = load_files(files.mapping(), files.blueprints())?;
     let env = Env::process();
-    let settings =
-        config::port_config(&env).and_then(|port| Ok((port, config::bootstrap_blueprints(&env)?)));
-    let (port_config, bootstrap) = match settings {
-        Ok(settings) => settings,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return Exit::Config;
-        }
-    };
-    let port = match PortClient::new(port_config) {
-        Ok(port) => port,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return Exit::Config;
-        }
-    };
-    let Some(sources) = super::aws_sources().await else {
-        return Exit::Config;
-    };
+    let port_config = PortConfig::from_settings(&env).map_err(SetupError::from)?;
+    let bootstrap = bootstrap_blueprints(&env).map_err(SetupError::from)?;
+    let port = PortClient::new(port_config).map_err(SetupError::PortClient)?;
+    let sources = super::aws_sources().await?;
     let resync = Resync {
         mapping: &loaded.mapping,
         blueprints: &loaded.blueprints,
@@ -36,22 +22,11 @@ pub async fn run(files: &ConfigFiles) -> Exit {
         port: &port,
         bootstrap_blueprints: bootstrap,
     };
-    match resync.run().await {
-        Ok(report) => {
-            eprint!("{}", report.render());
-            if report.is_success() {
-                Exit::Success
-            } else {
-                Exit::Failures
-            }
-        }
-        Err(e) => {
-            eprintln!("error: {e}; nothing was written");
-            if e.is_configuration() {
-                Exit::Config
-            } else {
-                Exit::Failures
-            }
-        }
-    }
+    let report = resync.run().await.map_err(CommandError::Resync)?;
+    eprint!("{}", report.render());
+    Ok(if report.is_success() {
+        Exit::Success
+    } else {
+        Exit::Failures
+    })
 }

@@ -1,28 +1,30 @@
 //! `run`: the daemon (see [`crate::daemon`]).
 
-use crate::cli::{ConfigFiles, Exit, RunArgs};
+use super::{CommandError, Exit};
+use crate::app::DaemonSettings;
+use crate::app::settings::{self, Flags};
+use crate::cli::{ConfigFiles, RunArgs};
 use crate::config::Env;
-use crate::daemon::settings::{self, DaemonSettings, Flags};
 
-pub async fn run(files: &ConfigFiles, args: &RunArgs) -> Exit {
-    let mut flags = settings::file_flags(files);
+pub async fn run(files: &ConfigFiles, args: &RunArgs) -> Result<Exit, CommandError> {
+    let mut flags = Flags::default().with_files(
+        files.given_mapping.as_ref(),
+        files.given_blueprints.as_ref(),
+    );
     if let Some(schedule) = &args.schedule {
-        flags.push((settings::SCHEDULE, schedule.clone()));
+        flags = flags.set(settings::SCHEDULE, schedule);
     }
     if let Some(minutes) = &args.interval_minutes {
-        flags.push((settings::INTERVAL_MINUTES[0], minutes.clone()));
+        flags = flags.set(settings::INTERVAL_MINUTES[0], minutes);
     }
     if let Some(listen) = &args.listen {
-        flags.push((settings::LISTEN_ADDR, listen.clone()));
+        flags = flags.set(settings::LISTEN_ADDR, listen);
     }
     if args.no_resync_on_start {
-        flags.push((settings::RESYNC_ON_START, "false".to_owned()));
+        flags = flags.set(settings::RESYNC_ON_START, "false");
     }
-    match DaemonSettings::resolve(Flags(flags), Env::process_layer(), args.config.clone()) {
-        Ok(settings) => crate::daemon::run(settings).await,
-        Err(e) => {
-            eprintln!("error: {e}");
-            Exit::Config
-        }
-    }
+    let settings = DaemonSettings::resolve(flags, Env::process_layer(), args.config.clone())
+        .map_err(crate::app::SetupError::from)?;
+    crate::daemon::run(settings).await?;
+    Ok(Exit::Success)
 }

@@ -4,67 +4,43 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::routing::get;
-use serde_json::json;
-
+use super::{CommandError, Exit};
 use crate::actions::{ActionBackend, Webhook};
-use crate::cli::{ConfigFiles, Exit, ServeActionsArgs};
-use crate::config::Env;
-use crate::daemon::Startup;
-use crate::daemon::settings::{self, DaemonSettings, Flags};
+use crate::app::settings::{self, Flags};
+use crate::app::{DaemonSettings, ServiceError, SetupError, Startup, health, port_check, shutdown};
+use crate::cli::{ConfigFiles, ServeActionsArgs};
+use crate::config::{Env, SettingError};
 
-pub async fn run(files: &ConfigFiles, args: &ServeActionsArgs) -> Exit {
-    let mut flags = settings::file_flags(files);
-    flags.push((crate::actions::settings::WEBHOOK_ENABLED, "true".to_owned()));
+pub async fn run(files: &ConfigFiles, args: &ServeActionsArgs) -> Result<Exit, CommandError> {
+    let mut flags = Flags::default()
+        .with_files(
+            files.given_mapping.as_ref(),
+            files.given_blueprints.as_ref(),
+        )
+        .set(crate::actions::settings::WEBHOOK_ENABLED, "true");
     if let Some(listen) = &args.listen {
-        flags.push((settings::LISTEN_ADDR, listen.clone()));
+        flags = flags.set(settings::LISTEN_ADDR, listen);
     }
-    let settings =
-        match DaemonSettings::resolve(Flags(flags), Env::process_layer(), args.config.clone()) {
-            Ok(settings) => settings,
-            Err(e) => return config_error(e),
-        };
+    let settings = DaemonSettings::resolve(flags, Env::process_layer(), args.config.clone())
+        .map_err(SetupError::from)?;
     serve(settings).await
 }
 
-fn config_error(e: impl std::fmt::Display) -> Exit {
-    eprintln!("error: {e}");
-    Exit::Config
-}
-
-async fn serve(settings: DaemonSettings) -> Exit {
+async fn serve(settings: DaemonSettings) -> Result<Exit, CommandError> {
     let Some(webhook_settings) = settings.webhook.clone() else {
-        return config_error("WEBHOOK_ENABLED: the webhook is off");
+        return Err(SetupError::Setting(SettingError {
+            name: crate::actions::settings::WEBHOOK_ENABLED.to_owned(),
+            problem: "the webhook is off".to_owned(),
+        })
+        .into());
     };
     let Startup {
         loaded,
         port,
         sources,
         listener,
-    } = match Startup::load(&settings).await {
-        Ok(startup) => startup,
-        Err(exit) => return exit,
-    };
-    // Credentials Port refuses are a configuration error; Port being briefly unreachable is
-    // not (each run reports to Port on its own, with retries).
-    let probe = loaded
-        .blueprints
-        .by_id
-        .keys()
-        .next()
-        .map_or("awsSecret", String::as_str)
-        .to_owned();
-    match port.get_blueprint(&probe).await {
-        Err(e) if e.refuses_credentials() => {
-            return config_error(format!(
-                "Port refused our credentials (PORT_CLIENT_ID / PORT_CLIENT_SECRET): {e}"
-            ));
-        }
-        Err(e) => {
-            tracing::warn!(error = %e, "Port is not reachable yet; runs will retry when they report")
-        }
-        Ok(_) => {}
-    }
+    } = Startup::load(&settings).await?;
+    port_check::check_once(&port, &loaded.blueprints).await?;
     let backend = ActionBackend::new(
         &sources,
         &webhook_settings,
@@ -72,27 +48,15 @@ async fn serve(settings: DaemonSettings) -> Exit {
         port.clone(),
     );
     let webhook = Arc::new(Webhook::new(&webhook_settings, backend, port));
-    let app = webhook.clone().router().route(
-        "/health/live",
-        get(|| async { axum::Json(json!({"status": "live"})) }),
-    );
+    let app = webhook.clone().router().merge(health::live_route());
     tracing::info!(listen = %settings.listen_addr, path = %webhook_settings.path, "serving self-service actions");
-    let served = axum::serve(
+    axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
     )
-    .with_graceful_shutdown(crate::daemon::shutdown_signal())
-    .await;
-    if let Err(e) = served {
-        tracing::error!(error = %e, "HTTP server stopped");
-        return Exit::Failures;
-    }
-    webhook.tasks.close();
-    if tokio::time::timeout(settings.shutdown_grace, webhook.tasks.wait())
-        .await
-        .is_err()
-    {
-        tracing::warn!("action runs still going after SHUTDOWN_GRACE_SECONDS; stopping anyway");
-    }
-    Exit::Success
+    .with_graceful_shutdown(shutdown::signal())
+    .await
+    .map_err(|e| ServiceError::Stopped(format!("HTTP server stopped: {e}")))?;
+    shutdown::drain(&webhook.tasks, settings.shutdown_grace).await;
+    Ok(Exit::Success)
 }

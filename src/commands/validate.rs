@@ -1,11 +1,11 @@
 //! `validate`: configuration checks only, no AWS or Port access.
 
-use crate::cli::{ConfigFiles, Exit};
+use super::Exit;
+use crate::app::{SetupError, load_files};
+use crate::cli::ConfigFiles;
 
-pub fn run(files: &ConfigFiles) -> Exit {
-    let Some(loaded) = super::load(files) else {
-        return Exit::Config;
-    };
+pub fn run(files: &ConfigFiles) -> Result<Exit, SetupError> {
+    let loaded = load_files(files.mapping(), files.blueprints())?;
     let expressions: usize = loaded
         .mapping
         .resources
@@ -14,11 +14,11 @@ pub fn run(files: &ConfigFiles) -> Exit {
         .sum();
     eprintln!(
         "{}: {} resource(s), {} jq expression(s) compiled; {} blueprint(s) in {}: OK",
-        files.mapping.display(),
+        files.mapping().display(),
         loaded.mapping.resources.len(),
         expressions,
         loaded.blueprints.by_id.len(),
-        files.blueprints.display()
+        files.blueprints().display()
     );
-    Exit::Success
+    Ok(Exit::Success)
 }

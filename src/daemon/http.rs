@@ -10,19 +10,44 @@ use axum::routing::{get, post};
 use serde_json::json;
 use subtle::ConstantTimeEq;
 
-use super::{Daemon, Refused, Trigger, metrics};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use super::metrics;
+use super::state::{Daemon, Refused, Trigger};
+use crate::actions::Webhook;
+use crate::app::health;
+
+/// Serves the daemon's endpoints (and the self-service webhook, when on) until `stop`.
+pub fn spawn(
+    listener: tokio::net::TcpListener,
+    daemon: Arc<Daemon>,
+    webhook: Option<Arc<Webhook>>,
+    stop: CancellationToken,
+) -> JoinHandle<()> {
+    let mut app = router(daemon);
+    if let Some(webhook) = webhook {
+        app = app.merge(webhook.router());
+    }
+    tokio::spawn(async move {
+        let served = axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move { stop.cancelled().await })
+        .await;
+        if let Err(e) = served {
+            tracing::error!(error = %e, "HTTP server stopped");
+        }
+    })
+}
 
 pub fn router(daemon: Arc<Daemon>) -> Router {
-    Router::new()
-        .route("/health/live", get(live))
+    health::live_route()
         .route("/health/ready", get(ready))
         .route("/metrics", get(metrics_text))
         .route("/resync", post(resync))
         .with_state(daemon)
-}
-
-async fn live() -> Response {
-    axum::Json(json!({"status": "live"})).into_response()
 }
 
 /// 200 once the configuration is loaded and Port accepted our credentials, 503 before.

@@ -11,6 +11,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
+use super::state::ResyncResult;
 use crate::aws::calls::CallCounts;
 use crate::port::ClientStats;
 use crate::sync::ResyncReport;
@@ -164,17 +165,17 @@ impl Metrics {
     /// Records a finished resync: its result, duration and, when it got that far, its counts.
     pub fn resync_finished(
         &self,
-        result: &'static str,
+        result: ResyncResult,
         seconds: f64,
         finished_at: f64,
         report: Option<&ResyncReport>,
     ) {
         self.resyncs
-            .get_or_create(&vec![("result", result.to_owned())])
+            .get_or_create(&vec![("result", result.as_str().to_owned())])
             .inc();
         self.resync_duration.observe(seconds);
         self.last_finished.set(finished_at);
-        if result == "success" {
+        if result == ResyncResult::Success {
             self.last_success.set(finished_at);
         }
         if let Some(report) = report {

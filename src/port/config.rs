@@ -3,6 +3,8 @@
 use std::fmt;
 use std::time::Duration;
 
+use crate::config::{Env, SettingError};
+
 pub const DEFAULT_BASE_URL: &str = "https://api.getport.io";
 pub const DEFAULT_INTEGRATION_IDENTIFIER: &str = "aws-sync";
 pub const DEFAULT_MAX_IN_FLIGHT: usize = 8;
@@ -100,6 +102,45 @@ impl PortConfig {
         }
     }
 
+    pub const CLIENT_ID: [&'static str; 2] = ["PORT_CLIENT_ID", "OCEAN__PORT__CLIENT_ID"];
+    pub const CLIENT_SECRET: [&'static str; 2] =
+        ["PORT_CLIENT_SECRET", "OCEAN__PORT__CLIENT_SECRET"];
+    pub const BASE_URL: [&'static str; 2] = ["PORT_BASE_URL", "OCEAN__PORT__BASE_URL"];
+    pub const INTEGRATION_IDENTIFIER: [&'static str; 2] =
+        ["INTEGRATION_IDENTIFIER", "OCEAN__INTEGRATION__IDENTIFIER"];
+    pub const MAX_IN_FLIGHT: &'static str = "PORT_MAX_IN_FLIGHT";
+
+    /// Every name [`Self::from_settings`] reads.
+    pub const SETTINGS: &'static [&'static str] = &[
+        Self::CLIENT_ID[0],
+        Self::CLIENT_ID[1],
+        Self::CLIENT_SECRET[0],
+        Self::CLIENT_SECRET[1],
+        Self::BASE_URL[0],
+        Self::BASE_URL[1],
+        Self::INTEGRATION_IDENTIFIER[0],
+        Self::INTEGRATION_IDENTIFIER[1],
+        Self::MAX_IN_FLIGHT,
+    ];
+
+    /// The connection settings: credentials (required), base URL, integration identifier and
+    /// the in-flight limit.
+    pub fn from_settings<F: Fn(&str) -> Option<String>>(
+        env: &Env<F>,
+    ) -> Result<Self, SettingError> {
+        let client_id = env.required(&Self::CLIENT_ID)?;
+        let client_secret = env.required(&Self::CLIENT_SECRET)?;
+        let mut config = PortConfig::new(client_id, client_secret);
+        config.base_url = env
+            .get(&Self::BASE_URL)
+            .unwrap_or_else(|| DEFAULT_BASE_URL.to_owned());
+        config.integration_identifier = env
+            .get(&Self::INTEGRATION_IDENTIFIER)
+            .unwrap_or_else(|| DEFAULT_INTEGRATION_IDENTIFIER.to_owned());
+        config.max_in_flight = env.number(&[Self::MAX_IN_FLIGHT], DEFAULT_MAX_IN_FLIGHT)?;
+        Ok(config)
+    }
+
     /// `port-ocean/aws-sync/{version}/{integration identifier}/exporter`: the shape Ocean
     /// integrations send, so ownership carries over from Ocean's AWS integration.
     pub fn user_agent(&self) -> String {
@@ -114,6 +155,49 @@ impl PortConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn env(pairs: &'static [(&'static str, &'static str)]) -> Env<impl Fn(&str) -> Option<String>> {
+        Env::new(move |name| {
+            pairs
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| (*v).to_owned())
+        })
+    }
+
+    #[test]
+    fn ocean_names_are_aliases() {
+        let config = PortConfig::from_settings(&env(&[
+            ("OCEAN__PORT__CLIENT_ID", "id"),
+            ("OCEAN__PORT__CLIENT_SECRET", "s3cret"),
+            ("OCEAN__PORT__BASE_URL", "https://api.us.port.io"),
+            ("OCEAN__INTEGRATION__IDENTIFIER", "my-aws"),
+        ]))
+        .unwrap();
+        assert_eq!(config.client_id, "id");
+        assert_eq!(config.base_url, "https://api.us.port.io");
+        assert_eq!(
+            config.user_agent(),
+            format!(
+                "port-ocean/aws-sync/{}/my-aws/exporter",
+                env!("CARGO_PKG_VERSION")
+            )
+        );
+        assert!(!format!("{config:?}").contains("s3cret"));
+    }
+
+    #[test]
+    fn missing_credentials_and_bad_values_name_the_setting() {
+        let err = PortConfig::from_settings(&env(&[("PORT_CLIENT_ID", "id")])).unwrap_err();
+        assert_eq!(err.name, "PORT_CLIENT_SECRET");
+        let err = PortConfig::from_settings(&env(&[
+            ("PORT_CLIENT_ID", "i"),
+            ("PORT_CLIENT_SECRET", "s"),
+            ("PORT_MAX_IN_FLIGHT", "0"),
+        ]))
+        .unwrap_err();
+        assert_eq!(err.name, "PORT_MAX_IN_FLIGHT");
+    }
 
     #[test]
     fn debug_never_shows_the_secret() {

@@ -45,6 +45,24 @@ impl ClientStats {
         answered + self.network_errors.get(operation).copied().unwrap_or(0)
     }
 
+    /// What was counted after `before` (an earlier snapshot of the same client): the requests
+    /// of one resync.
+    pub fn since(&self, before: &ClientStats) -> ClientStats {
+        let mut delta = self.clone();
+        for (key, n) in delta.responses.iter_mut() {
+            *n -= before.responses.get(key).copied().unwrap_or(0);
+        }
+        delta.responses.retain(|_, n| *n > 0);
+        for (key, n) in delta.network_errors.iter_mut() {
+            *n -= before.network_errors.get(key).copied().unwrap_or(0);
+        }
+        delta.network_errors.retain(|_, n| *n > 0);
+        delta.retries -= before.retries;
+        delta.reauthentications -= before.reauthentications;
+        delta.token_fetches -= before.token_fetches;
+        delta
+    }
+
     pub fn responses_with(&self, operation: &str, status: u16) -> u64 {
         self.responses
             .iter()
@@ -85,5 +103,28 @@ impl StatsRecorder {
 
     pub fn snapshot(&self) -> ClientStats {
         self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn since_keeps_only_what_came_after() {
+        let mut before = ClientStats::default();
+        before.responses.insert((operation::SEARCH, 200), 3);
+        before.network_errors.insert(operation::BULK_UPSERT, 1);
+        before.retries = 2;
+        let mut now = before.clone();
+        *now.responses.get_mut(&(operation::SEARCH, 200)).unwrap() += 2;
+        now.responses.insert((operation::BULK_UPSERT, 207), 1);
+        now.retries = 5;
+        now.token_fetches = 1;
+        let delta = now.since(&before);
+        assert_eq!(delta.responses_with(operation::SEARCH, 200), 2);
+        assert_eq!(delta.responses_with(operation::BULK_UPSERT, 207), 1);
+        assert!(delta.network_errors.is_empty(), "{delta:?}");
+        assert_eq!((delta.retries, delta.token_fetches), (3, 1));
     }
 }

@@ -57,6 +57,7 @@ impl Resync<'_> {
     /// [`Self::run`], stopping early once `cancel` fires (the daemon shutting down): no new
     /// write batch starts, requests already sent finish, and stale deletion is skipped.
     pub async fn run_until(&self, cancel: &CancellationToken) -> Result<ResyncReport, ResyncError> {
+        let before = self.port.stats();
         if self.bootstrap_blueprints {
             let wanted: Vec<_> = self
                 .blueprints
@@ -107,7 +108,7 @@ impl Resync<'_> {
             self.delete_stale(&observed, &desired, &order, &mut report)
                 .await;
         }
-        report.port_requests = self.port.stats();
+        report.port_requests = self.port.stats().since(&before);
         Ok(report)
     }
 

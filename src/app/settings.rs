@@ -1,5 +1,6 @@
-//! The daemon's settings: flags, then the environment, then the optional YAML config file;
-//! every value checked before anything starts.
+//! The settings of the long-running commands (`run`, `serve-actions`): flags, then the
+//! environment, then the optional YAML config file; every value checked before anything
+//! starts.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -18,6 +19,8 @@ pub const DEFAULT_INTERVAL_MINUTES: u64 = 60;
 pub const DEFAULT_MAPPING_FILE: &str = "mapping/port-app-config.yml";
 pub const DEFAULT_BLUEPRINTS_DIR: &str = "blueprints";
 
+pub const MAPPING_FILE: &str = "MAPPING_FILE";
+pub const BLUEPRINTS_DIR: &str = "BLUEPRINTS_DIR";
 pub const SCHEDULE: &str = "SCHEDULE";
 pub const INTERVAL_MINUTES: [&str; 2] = [
     "RESYNC_INTERVAL_MINUTES",
@@ -29,41 +32,49 @@ pub const LISTEN_ADDR: &str = "LISTEN_ADDR";
 pub const RESYNC_TOKEN: &str = "RESYNC_TOKEN";
 pub const SHUTDOWN_GRACE_SECONDS: &str = "SHUTDOWN_GRACE_SECONDS";
 pub const CONFIG_FILE: &str = "CONFIG_FILE";
+pub const INITIALIZE_PORT_RESOURCES: [&str; 2] = [
+    "INITIALIZE_PORT_RESOURCES",
+    "OCEAN__INITIALIZE_PORT_RESOURCES",
+];
 
-/// Settings a config file may hold (AWS credentials and logging stay in the environment: the
-/// AWS SDK and the logger read them before the file is opened).
-pub const FILE_SETTINGS: &[&str] = &[
-    "MAPPING_FILE",
-    "BLUEPRINTS_DIR",
+/// The names [`DaemonSettings`] itself reads (its parts read theirs: [`PortConfig::SETTINGS`],
+/// [`AwsSettings::SETTINGS`], [`webhook::NAMES`]).
+pub const SERVICE_SETTINGS: &[&str] = &[
+    MAPPING_FILE,
+    BLUEPRINTS_DIR,
     SCHEDULE,
-    "RESYNC_INTERVAL_MINUTES",
-    "OCEAN__SCHEDULED_RESYNC_INTERVAL",
+    INTERVAL_MINUTES[0],
+    INTERVAL_MINUTES[1],
     INTERVAL_SECONDS,
     RESYNC_ON_START,
     LISTEN_ADDR,
     RESYNC_TOKEN,
     SHUTDOWN_GRACE_SECONDS,
-    "PORT_CLIENT_ID",
-    "OCEAN__PORT__CLIENT_ID",
-    "PORT_CLIENT_SECRET",
-    "OCEAN__PORT__CLIENT_SECRET",
-    "PORT_BASE_URL",
-    "OCEAN__PORT__BASE_URL",
-    "INTEGRATION_IDENTIFIER",
-    "OCEAN__INTEGRATION__IDENTIFIER",
-    "PORT_MAX_IN_FLIGHT",
-    "INITIALIZE_PORT_RESOURCES",
-    "OCEAN__INITIALIZE_PORT_RESOURCES",
-    "AWS_REGIONS",
-    "AWS_REGION_CONCURRENCY",
-    webhook::WEBHOOK_ENABLED,
-    webhook::WEBHOOK_PATH,
-    webhook::WEBHOOK_SECRET,
-    webhook::WEBHOOK_VERIFY_SIGNATURE,
-    webhook::WEBHOOK_TIMESTAMP_TOLERANCE_SECONDS,
-    webhook::WEBHOOK_MAX_BODY_BYTES,
-    webhook::WEBHOOK_RATE_LIMIT_PER_MINUTE,
+    INITIALIZE_PORT_RESOURCES[0],
+    INITIALIZE_PORT_RESOURCES[1],
 ];
+
+/// Read from the environment only: the logger and the AWS SDK read them before a config file
+/// is opened (checked here so that a bad value still stops the start).
+const ENVIRONMENT_ONLY: &[&str] = &["LOG_FORMAT", "LOG_LEVEL", "RUST_LOG", CONFIG_FILE];
+
+/// The names a config file may hold: every name the readers of [`DaemonSettings`] declare.
+pub fn file_settings() -> Vec<&'static str> {
+    [
+        SERVICE_SETTINGS,
+        PortConfig::SETTINGS,
+        AwsSettings::SETTINGS,
+        webhook::NAMES,
+    ]
+    .concat()
+}
+
+/// Whether blueprints missing in Port are created at start (Ocean: initializePortResources).
+pub fn bootstrap_blueprints<F: Fn(&str) -> Option<String>>(
+    env: &Env<F>,
+) -> Result<bool, SettingError> {
+    env.flag(&INITIALIZE_PORT_RESOURCES, true)
+}
 
 /// Flag values given on the command line, by setting name.
 #[derive(Debug, Default, Clone)]
@@ -80,20 +91,27 @@ impl Flags {
     }
 }
 
-/// The global `--mapping`/`--blueprints` as flags. They (or their environment variables) count
-/// only when they differ from the defaults, so a config file can set them.
-pub fn file_flags(files: &crate::cli::ConfigFiles) -> Vec<(&'static str, String)> {
-    let mut flags = Vec::new();
-    if files.mapping.as_os_str() != DEFAULT_MAPPING_FILE {
-        flags.push(("MAPPING_FILE", files.mapping.display().to_string()));
+impl Flags {
+    /// `--mapping`/`--blueprints` (or their environment variables) when given: given, they
+    /// beat a config file even when they name the default path.
+    pub fn with_files(mut self, mapping: Option<&PathBuf>, blueprints: Option<&PathBuf>) -> Self {
+        if let Some(mapping) = mapping {
+            self.0.push((MAPPING_FILE, mapping.display().to_string()));
+        }
+        if let Some(blueprints) = blueprints {
+            self.0
+                .push((BLUEPRINTS_DIR, blueprints.display().to_string()));
+        }
+        self
     }
-    if files.blueprints.as_os_str() != DEFAULT_BLUEPRINTS_DIR {
-        flags.push(("BLUEPRINTS_DIR", files.blueprints.display().to_string()));
+
+    pub fn set(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.0.push((name, value.into()));
+        self
     }
-    flags
 }
 
-/// Everything `run` needs, checked. `Debug` shows no secret.
+/// Everything `run` and `serve-actions` need, checked. `Debug` shows no secret.
 #[derive(Debug)]
 pub struct DaemonSettings {
     pub mapping: PathBuf,
@@ -124,7 +142,7 @@ impl DaemonSettings {
                 .map(PathBuf::from)
         });
         let file = match &config_file {
-            Some(path) => config::read_config_file(CONFIG_FILE, path, FILE_SETTINGS)?,
+            Some(path) => config::read_config_file(CONFIG_FILE, path, &file_settings())?,
             None => Default::default(),
         };
         let env = Env::layered(vec![
@@ -152,20 +170,17 @@ impl DaemonSettings {
             DEFAULT_SHUTDOWN_GRACE_SECONDS,
             true,
         )?);
-        let port = config::port_config(env)?;
+        let port = PortConfig::from_settings(env)?;
         let webhook = WebhookSettings::from_env(env, &port.client_secret, false)?;
-        let bootstrap_blueprints = config::bootstrap_blueprints(env)?;
-        let aws = AwsSettings::from_lookup(|name| env.get(&[name])).map_err(|e| SettingError {
-            name: "AWS_REGION_CONCURRENCY".to_owned(),
-            problem: e.to_string(),
-        })?;
+        let bootstrap_blueprints = bootstrap_blueprints(env)?;
+        let aws = AwsSettings::from_settings(env)?;
         Ok(DaemonSettings {
             mapping: env
-                .get(&["MAPPING_FILE"])
+                .get(&[MAPPING_FILE])
                 .unwrap_or_else(|| DEFAULT_MAPPING_FILE.to_owned())
                 .into(),
             blueprints: env
-                .get(&["BLUEPRINTS_DIR"])
+                .get(&[BLUEPRINTS_DIR])
                 .unwrap_or_else(|| DEFAULT_BLUEPRINTS_DIR.to_owned())
                 .into(),
             schedule,
@@ -222,7 +237,7 @@ fn schedule<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Schedule, Set
 /// `LOG_FORMAT` and `LOG_LEVEL`/`RUST_LOG` were applied before the settings were read; a bad
 /// value must still stop the start.
 fn check_logging<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<(), SettingError> {
-    if let Some(format) = env.get(&["LOG_FORMAT"])
+    if let Some(format) = env.get(&[ENVIRONMENT_ONLY[0]])
         && !["json", "text"].contains(&format.trim().to_ascii_lowercase().as_str())
     {
         return Err(SettingError {
@@ -230,7 +245,7 @@ fn check_logging<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<(), Sett
             problem: format!("expected json or text, got {format:?}"),
         });
     }
-    for name in ["RUST_LOG", "LOG_LEVEL"] {
+    for name in [ENVIRONMENT_ONLY[2], ENVIRONMENT_ONLY[1]] {
         if let Some(level) = env.get(&[name])
             && tracing_subscriber::EnvFilter::try_new(level.to_lowercase()).is_err()
         {
@@ -317,6 +332,91 @@ mod tests {
         ])
         .unwrap_err();
         assert_eq!(err.name, "SCHEDULE");
+    }
+
+    #[test]
+    fn bootstrap_flag_names_its_setting() {
+        let err =
+            resolve(&[CREDS[0], CREDS[1], ("INITIALIZE_PORT_RESOURCES", "maybe")]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "INITIALIZE_PORT_RESOURCES: expected true or false, got \"maybe\""
+        );
+    }
+
+    #[test]
+    fn an_aws_setting_error_names_the_setting_at_fault() {
+        for (name, value) in [
+            ("ACCOUNT_STRATEGY", "everything"),
+            ("EXCLUDE_ACCOUNT_IDS", "abc"),
+            ("ORGANIZATION_ROLE_ARN", "org-reader"),
+        ] {
+            let err = resolve(&[CREDS[0], CREDS[1], (name, value)]).unwrap_err();
+            assert_eq!(err.name, name, "{err}");
+        }
+    }
+
+    #[test]
+    fn a_config_file_holds_the_multi_account_settings() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("daemon.yml");
+        std::fs::write(
+            &file,
+            "PORT_CLIENT_ID: id\nPORT_CLIENT_SECRET: x\nACCOUNT_STRATEGY: organization\n\
+             ORGANIZATION_ROLE_ARN: arn:aws:iam::111111111111:role/org-reader\n\
+             ACCOUNT_READ_ROLE_NAME: reader\nEXTERNAL_ID: xyz\nACCOUNT_IDS: 222222222222\n\
+             EXCLUDE_ACCOUNT_IDS: 333333333333\nMAX_CONCURRENT_ACCOUNTS: 2\n\
+             AWS_OPERATION_TIMEOUT_SECONDS: 30\n",
+        )
+        .unwrap();
+        let s = DaemonSettings::resolve(Flags::default(), Box::new(|_| None), Some(file)).unwrap();
+        assert_eq!(
+            s.aws.account_strategy,
+            crate::aws::AccountStrategy::Organization
+        );
+        assert_eq!(s.aws.account_read_role_name, "reader");
+        assert_eq!(s.aws.max_concurrent_accounts, 2);
+        assert!(s.aws.wants_account("222222222222"));
+    }
+
+    #[test]
+    fn an_explicit_default_mapping_path_beats_the_config_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("daemon.yml");
+        std::fs::write(
+            &file,
+            "PORT_CLIENT_ID: id\nPORT_CLIENT_SECRET: x\nMAPPING_FILE: other.yml\nBLUEPRINTS_DIR: other\n",
+        )
+        .unwrap();
+        let given = PathBuf::from(DEFAULT_MAPPING_FILE);
+        let flags = Flags::default().with_files(Some(&given), None);
+        let s = DaemonSettings::resolve(flags, Box::new(|_| None), Some(file.clone())).unwrap();
+        assert_eq!(s.mapping, given);
+        assert_eq!(s.blueprints, PathBuf::from("other"));
+        let s = DaemonSettings::resolve(Flags::default(), Box::new(|_| None), Some(file)).unwrap();
+        assert_eq!(s.mapping, PathBuf::from("other.yml"));
+    }
+
+    #[test]
+    fn every_name_read_is_one_a_config_file_may_hold_or_environment_only() {
+        let asked = std::sync::Arc::new(std::sync::Mutex::new(std::collections::BTreeSet::new()));
+        let record = asked.clone();
+        let process: Layer = Box::new(move |name| {
+            record.lock().unwrap().insert(name.to_owned());
+            match name {
+                "PORT_CLIENT_ID" | "PORT_CLIENT_SECRET" => Some("x".to_owned()),
+                webhook::WEBHOOK_ENABLED => Some("true".to_owned()),
+                _ => None,
+            }
+        });
+        DaemonSettings::resolve(Flags::default(), process, None).unwrap();
+        let allowed = file_settings();
+        for name in asked.lock().unwrap().iter() {
+            assert!(
+                allowed.contains(&name.as_str()) || ENVIRONMENT_ONLY.contains(&name.as_str()),
+                "{name} is read but a config file may not hold it"
+            );
+        }
     }
 
     #[test]

@@ -1,0 +1,145 @@
+//! The resync task: runs the resyncs the daemon is asked for, one at a time, and records how
+//! each ended.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use futures::FutureExt;
+use tokio::sync::mpsc;
+
+use super::state::{Daemon, LastResync, ResyncResult, Trigger};
+use crate::aws::AwsSources;
+use crate::blueprints::Blueprints;
+use crate::mapping::Mapping;
+use crate::port::PortClient;
+use crate::sync::{Resync, ResyncError, ResyncReport};
+
+/// What every resync reads, loaded once at start.
+pub struct Work {
+    pub mapping: Arc<Mapping>,
+    pub blueprints: Blueprints,
+    pub sources: AwsSources,
+    pub port: PortClient,
+}
+
+/// Runs resyncs one at a time as they are requested, until shutdown.
+pub async fn resync_loop(daemon: Arc<Daemon>, work: Arc<Work>, mut rx: mpsc::Receiver<Trigger>) {
+    loop {
+        let trigger = tokio::select! {
+            biased;
+            () = daemon.shutdown.cancelled() => return,
+            trigger = rx.recv() => match trigger {
+                Some(trigger) => trigger,
+                None => return,
+            },
+        };
+        // A panic in a resync must not leave the daemon believing one is still running.
+        let outcome = std::panic::AssertUnwindSafe(resync_once(&daemon, &work, trigger))
+            .catch_unwind()
+            .await;
+        if outcome.is_err() {
+            tracing::error!("the resync panicked; the daemon goes on");
+            daemon
+                .metrics
+                .resync_finished(ResyncResult::Error, 0.0, unix_now(), None);
+        }
+        daemon.finish_running();
+        // Hand the pages the resync used back to the system now rather than keeping them
+        // for the next resync: an idle daemon should be small.
+        // SAFETY: mi_collect only walks mimalloc's own heap of this thread; no pointer is
+        // passed and nothing is freed that is still in use.
+        unsafe { libmimalloc_sys::mi_collect(true) };
+    }
+}
+
+async fn resync_once(daemon: &Daemon, work: &Work, trigger: Trigger) {
+    let started_at = now_rfc3339();
+    let started = Instant::now();
+    tracing::info!(trigger = trigger.as_str(), "resync started");
+    let resync = Resync {
+        mapping: &work.mapping,
+        blueprints: &work.blueprints,
+        sources: &work.sources,
+        port: &work.port,
+        // Done once at start.
+        bootstrap_blueprints: false,
+    };
+    let outcome = resync.run_until(&daemon.shutdown).await;
+    let seconds = started.elapsed().as_secs_f64();
+    daemon.refresh_request_metrics();
+    let result = result_of(&outcome);
+    daemon
+        .metrics
+        .resync_finished(result, seconds, unix_now(), outcome.as_ref().ok());
+    log_outcome(trigger, result, seconds, &outcome);
+    daemon.record(LastResync {
+        trigger,
+        result,
+        started_at,
+        finished_at: now_rfc3339(),
+        duration_seconds: seconds,
+        error: outcome.as_ref().err().map(ToString::to_string),
+        blueprints: outcome.as_ref().map(blueprint_counts).unwrap_or_default(),
+    });
+}
+
+fn result_of(outcome: &Result<ResyncReport, ResyncError>) -> ResyncResult {
+    match outcome {
+        Ok(report) if report.cancelled => ResyncResult::Cancelled,
+        Ok(report) if report.is_success() => ResyncResult::Success,
+        Ok(_) => ResyncResult::Failure,
+        Err(_) => ResyncResult::Error,
+    }
+}
+
+fn log_outcome(
+    trigger: Trigger,
+    result: ResyncResult,
+    seconds: f64,
+    outcome: &Result<ResyncReport, ResyncError>,
+) {
+    match outcome {
+        Ok(report) => tracing::info!(
+            trigger = trigger.as_str(),
+            result = result.as_str(),
+            duration_seconds = seconds,
+            "resync finished\n{}",
+            report.render().trim_end()
+        ),
+        Err(error) => tracing::error!(
+            trigger = trigger.as_str(),
+            duration_seconds = seconds,
+            %error,
+            "resync failed before writing anything; the daemon goes on"
+        ),
+    }
+}
+
+fn blueprint_counts(report: &ResyncReport) -> BTreeMap<String, BTreeMap<&'static str, u64>> {
+    report
+        .blueprints
+        .iter()
+        .map(|(bp, c)| {
+            let counts = BTreeMap::from([
+                ("mapped", c.mapped),
+                ("unchanged", c.unchanged),
+                ("created", c.created),
+                ("updated", c.updated),
+                ("failed", c.failed),
+                ("deleted", c.deleted),
+            ]);
+            (bp.clone(), counts)
+        })
+        .collect()
+}
+
+fn now_rfc3339() -> String {
+    jiff::Timestamp::now()
+        .round(jiff::Unit::Millisecond)
+        .map_or_else(|_| jiff::Timestamp::now().to_string(), |t| t.to_string())
+}
+
+fn unix_now() -> f64 {
+    jiff::Timestamp::now().as_millisecond() as f64 / 1000.0
+}
