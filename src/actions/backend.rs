@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use aws_types::SdkConfig;
 
-use super::catalog::CatalogFollower;
+use super::catalog::{CatalogError, CatalogFollower, CatalogUpdate};
 use super::error::ActionError;
 use super::requests::Request;
 use super::settings::WebhookSettings;
@@ -29,7 +29,7 @@ pub struct ActionBackend {
 pub struct Completed {
     pub summary: String,
     pub link: Option<String>,
-    pub catalog: Result<String, String>,
+    pub catalog: Result<CatalogUpdate, CatalogError>,
 }
 
 impl ActionBackend {

@@ -8,23 +8,92 @@ use serde_json::Value;
 
 use super::outcome::CatalogChange;
 use crate::entity::Entity;
-use crate::mapping::{Mapping, Outcome, Transformer};
-use crate::port::{PortClient, UpsertOptions};
+use crate::mapping::{ItemFailure, Mapping, Outcome, Transformer};
+use crate::port::{FailedEntity, PortClient, UpsertOptions};
 
 pub struct CatalogFollower {
     pub mapping: Arc<Mapping>,
     pub port: PortClient,
 }
 
+/// (blueprint, identifier) of an entity the catalog update touched.
+pub type EntityKey = (String, String);
+
+/// What the catalog update did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CatalogUpdate {
+    /// The action changed nothing the catalog holds.
+    NothingToWrite,
+    /// The mapping selects no entity for the changed resource.
+    NotSelected,
+    Upserted(Vec<EntityKey>),
+    Removed(Vec<EntityKey>),
+}
+
+/// Why the catalog was not updated (the next resync will).
+#[derive(Debug, Clone, PartialEq)]
+pub enum CatalogError {
+    /// The changed resource does not map: the mapping file and the item failure.
+    Mapping {
+        file: std::path::PathBuf,
+        failure: Box<ItemFailure>,
+    },
+    /// Port refused to write the entity.
+    WriteRefused {
+        blueprint: String,
+        refused: FailedEntity,
+    },
+    /// Port did not delete the entity.
+    DeleteRefused {
+        blueprint: String,
+        refused: FailedEntity,
+    },
+}
+
+impl std::fmt::Display for CatalogUpdate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CatalogUpdate::NothingToWrite => f.write_str("nothing to write to the catalog"),
+            CatalogUpdate::NotSelected => {
+                f.write_str("the mapping selects no entity for it; catalog unchanged")
+            }
+            CatalogUpdate::Upserted(keys) => write!(f, "catalog updated: {}", names(keys)),
+            CatalogUpdate::Removed(keys) => write!(f, "removed from the catalog: {}", names(keys)),
+        }
+    }
+}
+
+impl std::fmt::Display for CatalogError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CatalogError::Mapping { file, failure } => write!(f, "{}: {failure}", file.display()),
+            CatalogError::WriteRefused { blueprint, refused } => write!(
+                f,
+                "Port refused entity {} of {blueprint}: {} {}",
+                refused.identifier, refused.error, refused.message
+            ),
+            CatalogError::DeleteRefused { blueprint, refused } => write!(
+                f,
+                "Port did not delete entity {} of {blueprint}: {}: {}",
+                refused.identifier, refused.error, refused.message
+            ),
+        }
+    }
+}
+
 impl CatalogFollower {
     /// What was written, for the run's log; an error when the mapping or Port refused.
-    pub async fn apply(&self, change: &CatalogChange, run_id: &str) -> Result<String, String> {
+    pub async fn apply(
+        &self,
+        change: &CatalogChange,
+        run_id: &str,
+    ) -> Result<CatalogUpdate, CatalogError> {
         match change {
-            CatalogChange::Nothing => Ok("nothing to write to the catalog".into()),
+            CatalogChange::Nothing => Ok(CatalogUpdate::NothingToWrite),
             CatalogChange::Upsert(item) => {
                 let entities = self.map(item)?;
                 if entities.is_empty() {
-                    return Ok("the mapping selects no entity for it; catalog unchanged".into());
+                    return Ok(CatalogUpdate::NotSelected);
                 }
                 let mut by_blueprint: BTreeMap<&str, Vec<Entity>> = BTreeMap::new();
                 for entity in &entities {
@@ -43,14 +112,14 @@ impl CatalogFollower {
                 };
                 for (blueprint, entities) in &by_blueprint {
                     let outcome = self.port.bulk_upsert(blueprint, entities, &options).await;
-                    if let Some(failed) = outcome.failed.first() {
-                        return Err(format!(
-                            "Port refused entity {} of {blueprint}: {} {}",
-                            failed.identifier, failed.error, failed.message
-                        ));
+                    if let Some(failed) = outcome.failed.into_iter().next() {
+                        return Err(CatalogError::WriteRefused {
+                            blueprint: (*blueprint).to_owned(),
+                            refused: failed,
+                        });
                     }
                 }
-                Ok(format!("catalog updated: {}", names(&entities)))
+                Ok(CatalogUpdate::Upserted(keys(&entities)))
             }
             CatalogChange::Delete(item) => {
                 let entities = self.map(item)?;
@@ -63,38 +132,45 @@ impl CatalogFollower {
                             Some(run_id),
                         )
                         .await
-                        .map_err(|e| {
-                            format!(
-                                "Port did not delete entity {} of {}: {e}",
-                                entity.identifier, entity.blueprint
-                            )
+                        .map_err(|e| CatalogError::DeleteRefused {
+                            blueprint: entity.blueprint.clone(),
+                            refused: FailedEntity::from_error(&entity.identifier, &e),
                         })?;
                 }
-                Ok(format!("removed from the catalog: {}", names(&entities)))
+                Ok(CatalogUpdate::Removed(keys(&entities)))
             }
         }
     }
 
-    fn map(&self, item: &Value) -> Result<Vec<Entity>, String> {
+    fn map(&self, item: &Value) -> Result<Vec<Entity>, CatalogError> {
         let kind = item["__Kind"].as_str().unwrap_or_default();
         let mut transformer = Transformer::new(&self.mapping);
         let mut entities = Vec::new();
         let mut failures = Vec::new();
         transformer.map_json(kind, item, &mut |outcome| match outcome {
             Outcome::Entity(entity) => entities.push(entity),
-            Outcome::Failed(failure) => failures.push(failure.to_string()),
+            Outcome::Failed(failure) => failures.push(failure),
         });
-        match failures.first() {
-            Some(failure) => Err(format!("{}: {failure}", self.mapping.file.display())),
+        match failures.into_iter().next() {
+            Some(failure) => Err(CatalogError::Mapping {
+                file: self.mapping.file.clone(),
+                failure: Box::new(failure),
+            }),
             None => Ok(entities),
         }
     }
 }
 
-fn names(entities: &[Entity]) -> String {
+fn keys(entities: &[Entity]) -> Vec<EntityKey> {
     entities
         .iter()
-        .map(|e| format!("{} {}", e.blueprint, e.identifier))
+        .map(|e| (e.blueprint.clone(), e.identifier.clone()))
+        .collect()
+}
+
+fn names(keys: &[EntityKey]) -> String {
+    keys.iter()
+        .map(|(blueprint, identifier)| format!("{blueprint} {identifier}"))
         .collect::<Vec<_>>()
         .join(", ")
 }

@@ -177,7 +177,7 @@ async fn receive(
 
 fn catalog_message(done: &Completed) -> String {
     match &done.catalog {
-        Ok(message) => message.clone(),
+        Ok(update) => update.to_string(),
         Err(error) => format!("catalog not updated ({error}); the next resync will"),
     }
 }

@@ -4,11 +4,10 @@
 //! limits) and reports per entity what Port refused and why.
 
 mod auth;
-mod batching;
 mod blueprints;
+mod bulk;
 mod client;
 mod config;
-mod entities;
 mod error;
 mod retry;
 mod runs;
@@ -16,16 +15,15 @@ mod search;
 mod stats;
 mod transport;
 
-pub(crate) use batching::MAX_ENTITIES_PER_REQUEST;
 pub use blueprints::EnsureReport;
+pub use bulk::{
+    BulkDeleteOutcome, BulkOutcome, FailedEntity, MAX_IDS_PER_BULK_DELETE, UpsertOptions,
+    UpsertedEntity, WritePacing,
+};
 pub use client::PortClient;
 pub use config::{
     DEFAULT_BASE_URL, DEFAULT_INTEGRATION_IDENTIFIER, DEFAULT_MAX_IN_FLIGHT, PortConfig,
     RetryPolicy, Secret,
-};
-pub use entities::{
-    BulkDeleteOutcome, BulkOutcome, FailedEntity, MAX_IDS_PER_BULK_DELETE, UpsertOptions,
-    UpsertedEntity,
 };
 pub use error::PortError;
 pub use runs::RunStatus;

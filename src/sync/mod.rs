@@ -1,12 +1,12 @@
 //! A resync: extract and map (`extract`), then plan and apply against Port.
 
-mod early_writes;
 pub mod extract;
 pub mod fingerprint;
 pub mod plan;
 pub mod report;
 pub mod resync;
 pub mod summary;
+pub mod writer;
 
 pub use extract::{Extraction, KindSummary, extract, extract_observed, mapped_kinds};
 pub use report::ResyncReport;

@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use serde_json::Value;
 
 use super::fingerprint::{self, MappedKeys};
+use crate::aws::ScopeError;
 use crate::blueprints::Blueprints;
 use crate::entity::Entity;
 
@@ -42,11 +43,25 @@ pub struct BlueprintCounts {
     pub to_update: u64,
 }
 
-/// What this resync produced, sorted into writes and no-ops as entities arrive.
+/// What [`Desired::offer`] decided for one mapped entity.
+// Consumed as soon as it is returned, never stored: boxing the entity would only add an
+// allocation per changed entity.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq)]
+pub enum Offer {
+    /// Port holds exactly this: nothing to write.
+    Unchanged,
+    /// New, or different from what Port holds: to be written.
+    Write(Entity),
+    /// Another item of this resync already produced this entity; the first one wins, as one
+    /// write would anyway.
+    Duplicate,
+}
+
+/// What this resync produced: which entities are kept, which are relation targets, and the
+/// counts; each entity is judged against Port as it arrives.
 #[derive(Debug, Default)]
 pub struct Desired {
-    /// Entities that are new or differ from Port, per blueprint, in arrival order.
-    pub writes: BTreeMap<String, Vec<Entity>>,
     pub counts: BTreeMap<String, BlueprintCounts>,
     /// Identifiers produced this resync, per blueprint: the entities that are kept.
     produced: HashMap<String, HashSet<String>>,
@@ -56,12 +71,11 @@ pub struct Desired {
 }
 
 impl Desired {
-    pub fn offer(&mut self, entity: Entity, observed: &Observed, blueprints: &Blueprints) {
+    pub fn offer(&mut self, entity: Entity, observed: &Observed, blueprints: &Blueprints) -> Offer {
         let produced = self.produced.entry(entity.blueprint.clone()).or_default();
         if !produced.insert(entity.identifier.clone()) {
-            // Two items mapped to one entity: the first one wins, as one write would anyway.
             self.duplicates += 1;
-            return;
+            return Offer::Duplicate;
         }
         self.remember_relation_targets(&entity, blueprints);
         let counts = self.counts.entry(entity.blueprint.clone()).or_default();
@@ -71,20 +85,17 @@ impl Desired {
             .get(&entity.blueprint)
             .and_then(|known| known.get(&entity.identifier))
         {
-            Some(digest) if *digest == fingerprint::of_entity(&entity) => counts.unchanged += 1,
+            Some(digest) if *digest == fingerprint::of_entity(&entity) => {
+                counts.unchanged += 1;
+                Offer::Unchanged
+            }
             Some(_) => {
                 counts.to_update += 1;
-                self.writes
-                    .entry(entity.blueprint.clone())
-                    .or_default()
-                    .push(entity);
+                Offer::Write(entity)
             }
             None => {
                 counts.to_create += 1;
-                self.writes
-                    .entry(entity.blueprint.clone())
-                    .or_default()
-                    .push(entity);
+                Offer::Write(entity)
             }
         }
     }
@@ -108,18 +119,66 @@ impl Desired {
             }
         }
     }
+}
 
-    /// The oldest `size` entities of the first blueprint with that many waiting, taken out of
-    /// `writes` so they can be sent before extraction ends; shorter remainders stay. The
-    /// blueprint keeps its (possibly empty) entry: it still counts for the write order.
-    pub fn take_full_batch(&mut self, size: usize) -> Option<(String, Vec<Entity>)> {
-        let (blueprint, waiting) = self.writes.iter_mut().find(|(_, w)| w.len() >= size)?;
-        let rest = waiting.split_off(size);
-        Some((blueprint.clone(), std::mem::replace(waiting, rest)))
+/// Something this resync did not do completely; any of them holds stale deletion back.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Incomplete {
+    /// A scope (kind, account, region) that could not be read.
+    Scope(ScopeError),
+    /// Items that could not be mapped.
+    UnmappedItems(u64),
+    /// Entity writes Port refused.
+    RefusedWrites(usize),
+}
+
+impl std::fmt::Display for Incomplete {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Incomplete::Scope(scope) => scope.fmt(f),
+            Incomplete::UnmappedItems(n) => write!(f, "{n} item(s) could not be mapped"),
+            Incomplete::RefusedWrites(n) => write!(f, "{n} entity write(s) failed"),
+        }
     }
+}
 
-    pub fn write_count(&self) -> usize {
-        self.writes.values().map(Vec::len).sum()
+/// Why stale entities were not deleted.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SkipReason {
+    /// The resync was incomplete, so what it did not produce may still exist.
+    Incomplete(Vec<Incomplete>),
+    /// More than `entityDeletionThreshold` of the integration's entities would go.
+    Threshold {
+        to_delete: usize,
+        existing: usize,
+        threshold: f64,
+    },
+    /// The daemon is shutting down: the resync stopped early.
+    Cancelled,
+}
+
+impl std::fmt::Display for SkipReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SkipReason::Incomplete(why) => {
+                let why: Vec<String> = why.iter().map(ToString::to_string).collect();
+                write!(
+                    f,
+                    "skipped because this resync had failures ({})",
+                    why.join("; ")
+                )
+            }
+            SkipReason::Threshold {
+                to_delete,
+                existing,
+                threshold,
+            } => write!(
+                f,
+                "skipped: {to_delete} of {existing} entities would be deleted, more than \
+                 entityDeletionThreshold ({threshold})"
+            ),
+            SkipReason::Cancelled => f.write_str("skipped: shutting down"),
+        }
     }
 }
 
@@ -132,7 +191,7 @@ pub enum Deletion {
         /// Kept because entities that stay relate to them.
         kept_as_targets: u64,
     },
-    Skipped(String),
+    Skipped(SkipReason),
 }
 
 /// Decides stale deletion after the writes, by Ocean's rules: never after any failure, never
@@ -140,14 +199,11 @@ pub enum Deletion {
 pub fn plan_deletion(
     observed: &Observed,
     desired: &Desired,
-    failures: &[String],
+    incomplete: &[Incomplete],
     threshold: f64,
 ) -> Deletion {
-    if !failures.is_empty() {
-        return Deletion::Skipped(format!(
-            "skipped because this resync had failures ({})",
-            failures.join("; ")
-        ));
+    if !incomplete.is_empty() {
+        return Deletion::Skipped(SkipReason::Incomplete(incomplete.to_vec()));
     }
     let mut stale: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut kept_as_targets = 0;
@@ -173,10 +229,11 @@ pub fn plan_deletion(
     let existing = observed.count();
     let to_delete: usize = stale.values().map(Vec::len).sum();
     if existing > 0 && to_delete as f64 / existing as f64 > threshold {
-        return Deletion::Skipped(format!(
-            "skipped: {to_delete} of {existing} entities would be deleted, more than \
-             entityDeletionThreshold ({threshold})"
-        ));
+        return Deletion::Skipped(SkipReason::Threshold {
+            to_delete,
+            existing,
+            threshold,
+        });
     }
     Deletion::Run {
         stale,
@@ -243,22 +300,24 @@ mod tests {
             None,
         );
         let mut desired = Desired::default();
-        desired.offer(same.clone(), &observed, &bps);
-        desired.offer(
+        let offers = [
+            same.clone(),
             entity("acmCertificate", "c2", "ISSUED", "1"),
-            &observed,
-            &bps,
-        );
-        desired.offer(
             entity("acmCertificate", "c3", "ISSUED", "1"),
-            &observed,
-            &bps,
-        );
-        let ids: Vec<_> = desired.writes["acmCertificate"]
+            same.clone(),
+        ]
+        .map(|e| desired.offer(e, &observed, &bps));
+        let written: Vec<_> = offers
             .iter()
-            .map(|e| e.identifier.as_str())
+            .filter_map(|offer| match offer {
+                Offer::Write(e) => Some(e.identifier.as_str()),
+                _ => None,
+            })
             .collect();
-        assert_eq!(ids, ["c2", "c3"]);
+        assert_eq!(written, ["c2", "c3"]);
+        assert_eq!(offers[0], Offer::Unchanged);
+        assert_eq!(offers[3], Offer::Duplicate);
+        assert_eq!(desired.duplicates, 1);
         let counts = &desired.counts["acmCertificate"];
         assert_eq!(
             (
@@ -269,40 +328,6 @@ mod tests {
             ),
             (3, 1, 1, 1)
         );
-    }
-
-    #[test]
-    fn full_batches_are_taken_in_arrival_order_and_the_rest_waits() {
-        let bps = blueprints();
-        let observed = Observed::default();
-        let mut desired = Desired::default();
-        for n in 0..5 {
-            desired.offer(
-                entity("acmCertificate", &format!("c{n}"), "ISSUED", "1"),
-                &observed,
-                &bps,
-            );
-        }
-        desired.offer(entity("awsSecret", "s0", "x", "1"), &observed, &bps);
-        let taken: Vec<(String, Vec<String>)> = std::iter::from_fn(|| desired.take_full_batch(2))
-            .map(|(bp, batch)| (bp, batch.into_iter().map(|e| e.identifier).collect()))
-            .collect();
-        assert_eq!(
-            taken,
-            [
-                (
-                    "acmCertificate".to_owned(),
-                    vec!["c0".to_owned(), "c1".to_owned()]
-                ),
-                (
-                    "acmCertificate".to_owned(),
-                    vec!["c2".to_owned(), "c3".to_owned()]
-                ),
-            ]
-        );
-        assert_eq!(desired.writes["acmCertificate"].len(), 1);
-        assert_eq!(desired.writes["awsSecret"].len(), 1);
-        assert_eq!(desired.counts["acmCertificate"].to_create, 5);
     }
 
     #[test]
@@ -326,7 +351,7 @@ mod tests {
             None,
         );
         let mut desired = Desired::default();
-        desired.offer(kept_cert, &observed, &bps);
+        let _ = desired.offer(kept_cert, &observed, &bps);
         // Account 2 left the organization listing, but a kept certificate still points at it.
         let Deletion::Run {
             stale,
@@ -349,21 +374,34 @@ mod tests {
             None,
         );
         let desired = Desired::default();
-        let failed = plan_deletion(
-            &observed,
-            &desired,
-            &["AWS::SecretsManager::Secret in eu-west-1: AccessDenied".into()],
-            0.9,
+        let denied = Incomplete::Scope(ScopeError {
+            kind: crate::aws::Kind::Secret,
+            account_id: String::new(),
+            region: Some("eu-west-1".into()),
+            message: "AccessDenied".into(),
+        });
+        let failed = plan_deletion(&observed, &desired, std::slice::from_ref(&denied), 0.9);
+        assert_eq!(
+            failed,
+            Deletion::Skipped(SkipReason::Incomplete(vec![denied.clone()]))
         );
-        assert!(
-            matches!(failed, Deletion::Skipped(ref why) if why.contains("AccessDenied")),
-            "{failed:?}"
-        );
+        let Deletion::Skipped(why) = failed else {
+            unreachable!()
+        };
+        assert!(why.to_string().contains("AccessDenied"), "{why}");
         let share = plan_deletion(&observed, &desired, &[], 0.9);
-        assert!(
-            matches!(share, Deletion::Skipped(ref why) if why.contains("2 of 2")),
-            "{share:?}"
+        assert_eq!(
+            share,
+            Deletion::Skipped(SkipReason::Threshold {
+                to_delete: 2,
+                existing: 2,
+                threshold: 0.9
+            })
         );
+        let Deletion::Skipped(why) = share else {
+            unreachable!()
+        };
+        assert!(why.to_string().contains("2 of 2"), "{why}");
         assert!(matches!(
             plan_deletion(&observed, &desired, &[], 1.0),
             Deletion::Run { .. }

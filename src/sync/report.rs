@@ -4,8 +4,9 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use super::extract::Extraction;
+use super::plan::SkipReason;
 use super::summary;
-use crate::port::ClientStats;
+use crate::port::{ClientStats, FailedEntity};
 
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct BlueprintReport {
@@ -19,12 +20,43 @@ pub struct BlueprintReport {
     pub deleted: u64,
 }
 
-/// One entity Port refused, with Port's reason.
+/// One entity Port refused to write or delete, with Port's reason as Port gave it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WriteFailure {
     pub blueprint: String,
-    pub identifier: String,
-    pub reason: String,
+    pub refused: FailedEntity,
+}
+
+impl WriteFailure {
+    pub fn refused(blueprint: &str, refused: FailedEntity) -> Self {
+        WriteFailure {
+            blueprint: blueprint.to_owned(),
+            refused,
+        }
+    }
+}
+
+impl std::fmt::Display for WriteFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let FailedEntity {
+            identifier,
+            error,
+            message,
+            ..
+        } = &self.refused;
+        write!(f, "{} {identifier}: {error}: {message}", self.blueprint)
+    }
+}
+
+/// What became of stale deletion.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DeletionOutcome {
+    /// It ran; `kept_as_targets` stale entities were spared because kept entities relate to
+    /// them.
+    Ran {
+        kept_as_targets: u64,
+    },
+    Skipped(SkipReason),
 }
 
 #[derive(Debug, Default)]
@@ -33,15 +65,18 @@ pub struct ResyncReport {
     pub blueprints: BTreeMap<String, BlueprintReport>,
     pub write_failures: Vec<WriteFailure>,
     pub delete_failures: Vec<WriteFailure>,
-    pub deletion_ran: bool,
-    /// Why deletion did not run, or what it spared.
-    pub deletion_note: String,
+    /// `None` until the resync got that far.
+    pub deletion: Option<DeletionOutcome>,
     pub port_requests: ClientStats,
     /// Stopped early (shutdown): some writes and the stale deletion were skipped.
     pub cancelled: bool,
 }
 
 impl ResyncReport {
+    pub fn deletion_ran(&self) -> bool {
+        matches!(self.deletion, Some(DeletionOutcome::Ran { .. }))
+    }
+
     /// True when AWS was read completely and Port took every write and delete.
     pub fn is_success(&self) -> bool {
         self.extraction.is_complete()
@@ -60,26 +95,17 @@ impl ResyncReport {
             );
         }
         for failure in self.write_failures.iter().chain(&self.delete_failures) {
-            let _ = writeln!(
-                out,
-                "  error: {} {}: {}",
-                failure.blueprint, failure.identifier, failure.reason
-            );
+            let _ = writeln!(out, "  error: {failure}");
         }
-        let _ = writeln!(
-            out,
-            "  stale deletion: {}{}",
-            if self.deletion_ran {
-                "ran"
-            } else {
-                "did not run"
-            },
-            if self.deletion_note.is_empty() {
-                String::new()
-            } else {
-                format!(" ({})", self.deletion_note)
-            }
-        );
+        let deletion = match &self.deletion {
+            Some(DeletionOutcome::Ran { kept_as_targets: 0 }) => "ran".to_owned(),
+            Some(DeletionOutcome::Ran { kept_as_targets }) => format!(
+                "ran ({kept_as_targets} stale entit(ies) kept: kept entities relate to them)"
+            ),
+            Some(DeletionOutcome::Skipped(why)) => format!("did not run ({why})"),
+            None => "did not run".to_owned(),
+        };
+        let _ = writeln!(out, "  stale deletion: {deletion}");
         let requests: Vec<String> = self
             .port_requests
             .responses

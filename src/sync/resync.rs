@@ -1,18 +1,23 @@
-//! One resync against Port: read what Port holds, extract and map AWS, write what changed,
-//! then delete what went stale, if and only if everything before went right.
+//! One resync against Port: read what Port holds, extract and map AWS while writing what
+//! changed (see [`super::writer`]), then delete what went stale, if and only if everything
+//! before went right. This module only orchestrates; the decisions are in `plan`, the writes
+//! in `writer`.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
+use futures::StreamExt;
 use futures::future::join_all;
 use tokio_util::sync::CancellationToken;
 
-use super::extract::mapped_kinds;
+use super::extract::{Extraction, PageMapper, fetch_list, mapped_kinds};
 use super::fingerprint::MappedKeys;
-use super::plan::{Deletion, Desired, Observed, plan_deletion, write_order};
-use super::report::{ResyncReport, WriteFailure};
+use super::plan::{
+    Deletion, Desired, Incomplete, Observed, Offer, SkipReason, plan_deletion, write_order,
+};
+use super::report::{DeletionOutcome, ResyncReport, WriteFailure};
+use super::writer::{self, Writer};
 use crate::aws::AwsSources;
 use crate::blueprints::Blueprints;
-use crate::entity::Entity;
 use crate::mapping::Mapping;
 use crate::mapping::jq::Globals;
 use crate::port::{PortClient, PortError, UpsertOptions};
@@ -59,50 +64,26 @@ impl Resync<'_> {
     pub async fn run_until(&self, cancel: &CancellationToken) -> Result<ResyncReport, ResyncError> {
         let before = self.port.stats();
         if self.bootstrap_blueprints {
-            let wanted: Vec<_> = self
-                .blueprints
-                .by_id
-                .values()
-                .map(|b| b.json.clone())
-                .collect();
-            let ensured = self
-                .port
-                .ensure_blueprints(&wanted)
-                .await
-                .map_err(ResyncError::Blueprints)?;
-            if !ensured.created.is_empty() {
-                tracing::info!(created = ?ensured.created, "created blueprints missing in Port");
-            }
+            self.ensure_blueprints().await?;
         }
         let mapped = self.mapped_blueprints();
         let observed = self.read_port(&mapped).await?;
 
         let mut desired = Desired::default();
         let mut report = ResyncReport::default();
-        let kinds = mapped_kinds(self.mapping);
+        let mut writer = Writer::new(self.port, self.upsert_options());
         report.extraction = self
-            .extract_and_write(&kinds, &observed, &mut desired, &mut report, cancel)
+            .extract_and_write(&observed, &mut desired, &mut writer, &mut report, cancel)
             .await;
-        for (blueprint, known) in &observed.by_blueprint {
-            report
-                .blueprints
-                .entry(blueprint.clone())
-                .or_default()
-                .in_port = known.len() as u64;
-        }
-        for (blueprint, counts) in &desired.counts {
-            let r = report.blueprints.entry(blueprint.clone()).or_default();
-            r.mapped = counts.mapped;
-            r.unchanged = counts.unchanged;
-        }
+        count_blueprints(&mut report, &observed, &desired);
         let order = write_order(
             self.blueprints,
-            mapped.iter().cloned().chain(desired.writes.keys().cloned()),
+            mapped.iter().chain(writer.queued_blueprints()).cloned(),
         );
-        self.write(&mut desired, &order, &mut report, cancel).await;
+        writer.finish(&order, &mut report, cancel).await;
         if cancel.is_cancelled() {
             report.cancelled = true;
-            report.deletion_note = "skipped: shutting down".to_owned();
+            report.deletion = Some(DeletionOutcome::Skipped(SkipReason::Cancelled));
             tracing::warn!("resync cancelled: remaining writes and stale deletion skipped");
         } else {
             self.delete_stale(&observed, &desired, &order, &mut report)
@@ -110,6 +91,24 @@ impl Resync<'_> {
         }
         report.port_requests = self.port.stats().since(&before);
         Ok(report)
+    }
+
+    async fn ensure_blueprints(&self) -> Result<(), ResyncError> {
+        let wanted: Vec<_> = self
+            .blueprints
+            .by_id
+            .values()
+            .map(|b| b.json.clone())
+            .collect();
+        let ensured = self
+            .port
+            .ensure_blueprints(&wanted)
+            .await
+            .map_err(ResyncError::Blueprints)?;
+        if !ensured.created.is_empty() {
+            tracing::info!(created = ?ensured.created, "created blueprints missing in Port");
+        }
+        Ok(())
     }
 
     /// Blueprints the mapping writes to, known before any item is mapped.
@@ -172,7 +171,7 @@ impl Resync<'_> {
         Ok(observed)
     }
 
-    pub(super) fn upsert_options(&self) -> UpsertOptions {
+    fn upsert_options(&self) -> UpsertOptions {
         UpsertOptions {
             merge: self.mapping.config.enable_merge_entity,
             create_missing_related_entities: self.mapping.config.create_missing_related_entities,
@@ -180,79 +179,39 @@ impl Resync<'_> {
         }
     }
 
-    /// Upserts one blueprint's entities in slices of a few requests' worth, checking `cancel`
-    /// between slices; returns the outcomes of the slices that were sent.
-    async fn upsert_slices(
+    /// Reads and maps every mapped kind, judging each entity against Port as it arrives and
+    /// queueing those to write; the writer sends whole batches meanwhile (recorded in
+    /// `report`).
+    async fn extract_and_write(
         &self,
-        blueprint: &str,
-        entities: &[Entity],
-        options: &UpsertOptions,
-        cancel: &CancellationToken,
-    ) -> Vec<(std::ops::Range<usize>, crate::port::BulkOutcome)> {
-        let slice = crate::port::MAX_ENTITIES_PER_REQUEST * self.port.max_in_flight();
-        let mut outcomes = Vec::new();
-        let mut start = 0;
-        while start < entities.len() && !cancel.is_cancelled() {
-            let end = (start + slice).min(entities.len());
-            let outcome = self
-                .port
-                .bulk_upsert(blueprint, &entities[start..end], options)
-                .await;
-            outcomes.push((start..end, outcome));
-            start = end;
-        }
-        outcomes
-    }
-
-    async fn write(
-        &self,
+        observed: &Observed,
         desired: &mut Desired,
-        order: &[String],
+        writer: &mut Writer<'_>,
         report: &mut ResyncReport,
         cancel: &CancellationToken,
-    ) {
-        let options = self.upsert_options();
-        let mut writes = std::mem::take(&mut desired.writes);
-        let mut batches: Vec<(String, Vec<Entity>)> = order
-            .iter()
-            .filter_map(|bp| writes.remove_entry(bp))
-            .collect();
-        batches.extend(writes);
-        let mut retry_later: Vec<(String, Vec<Entity>)> = Vec::new();
-        if options.create_missing_related_entities {
-            // Port creates missing targets itself, so every blueprint is written at once.
-            let results = join_all(
-                batches
-                    .iter()
-                    .map(|(bp, entities)| self.upsert_slices(bp, entities, &options, cancel)),
-            )
-            .await;
-            for ((bp, entities), slices) in batches.iter().zip(results) {
-                for (range, outcome) in slices {
-                    record_upserts(report, bp, &entities[range], outcome, None);
+    ) -> Extraction {
+        let kinds = mapped_kinds(self.mapping);
+        let mut mapper = PageMapper::new(self.mapping, &kinds);
+        let mut pages = self.sources.fetch_kinds(fetch_list(self.mapping, &kinds));
+        let mut pages_done = false;
+        loop {
+            writer.send_full_batches(cancel);
+            tokio::select! {
+                next = pages.next(), if !pages_done => match next {
+                    Some(result) => mapper.take(result, &mut |entity| {
+                        if let Offer::Write(entity) = desired.offer(entity, observed, self.blueprints) {
+                            writer.queue(entity);
+                        }
+                    }),
+                    None => pages_done = true,
+                },
+                Some(sent) = writer.next_sent(), if writer.is_sending() => {
+                    writer::record(report, sent, None);
                 }
-            }
-        } else {
-            for (bp, entities) in &batches {
-                if cancel.is_cancelled() {
-                    return;
-                }
-                let outcome = self.port.bulk_upsert(bp, entities, &options).await;
-                let mut missing_target = Vec::new();
-                record_upserts(report, bp, entities, outcome, Some(&mut missing_target));
-                if !missing_target.is_empty() {
-                    retry_later.push((bp.clone(), missing_target));
-                }
-            }
-            // A target may have been written after its dependent within one order layer.
-            for (bp, entities) in &retry_later {
-                if cancel.is_cancelled() {
-                    return;
-                }
-                let outcome = self.port.bulk_upsert(bp, entities, &options).await;
-                record_upserts(report, bp, entities, outcome, None);
+                else => break,
             }
         }
+        mapper.finish()
     }
 
     async fn delete_stale(
@@ -262,40 +221,17 @@ impl Resync<'_> {
         order: &[String],
         report: &mut ResyncReport,
     ) {
-        let mut failures: Vec<String> = report
-            .extraction
-            .scope_errors
-            .iter()
-            .map(ToString::to_string)
-            .collect();
-        if report.extraction.item_failure_count > 0 {
-            failures.push(format!(
-                "{} item(s) could not be mapped",
-                report.extraction.item_failure_count
-            ));
-        }
-        if !report.write_failures.is_empty() {
-            failures.push(format!(
-                "{} entity write(s) failed",
-                report.write_failures.len()
-            ));
-        }
         let threshold = self.mapping.config.entity_deletion_threshold;
-        match plan_deletion(observed, desired, &failures, threshold) {
+        match plan_deletion(observed, desired, &incomplete(report), threshold) {
             Deletion::Skipped(why) => {
                 tracing::warn!("stale deletion {why}");
-                report.deletion_note = why;
+                report.deletion = Some(DeletionOutcome::Skipped(why));
             }
             Deletion::Run {
                 stale,
                 kept_as_targets,
             } => {
-                report.deletion_ran = true;
-                if kept_as_targets > 0 {
-                    report.deletion_note = format!(
-                        "{kept_as_targets} stale entit(ies) kept: kept entities relate to them"
-                    );
-                }
+                report.deletion = Some(DeletionOutcome::Ran { kept_as_targets });
                 let delete_dependents = self.mapping.config.delete_dependent_entities;
                 // Dependents before their targets.
                 for bp in order.iter().rev() {
@@ -304,11 +240,9 @@ impl Resync<'_> {
                     let r = report.blueprints.entry(bp.clone()).or_default();
                     r.deleted += (outcome.deleted.len() + outcome.not_found.len()) as u64;
                     for failed in outcome.failed {
-                        report.delete_failures.push(WriteFailure {
-                            blueprint: bp.clone(),
-                            identifier: failed.identifier,
-                            reason: format!("{}: {}", failed.error, failed.message),
-                        });
+                        report
+                            .delete_failures
+                            .push(WriteFailure::refused(bp, failed));
                     }
                 }
             }
@@ -316,40 +250,37 @@ impl Resync<'_> {
     }
 }
 
-/// Counts an upsert outcome; with `missing_target`, entities Port refused because a relation
-/// target does not exist yet are set aside for one more try instead of counted as failed.
-pub(super) fn record_upserts(
-    report: &mut ResyncReport,
-    blueprint: &str,
-    entities: &[Entity],
-    outcome: crate::port::BulkOutcome,
-    mut missing_target: Option<&mut Vec<Entity>>,
-) {
-    let by_id: BTreeMap<&str, &Entity> = entities
+/// What this resync did not do completely: the scopes, items and writes that failed.
+fn incomplete(report: &ResyncReport) -> Vec<Incomplete> {
+    let mut incomplete: Vec<Incomplete> = report
+        .extraction
+        .scope_errors
         .iter()
-        .map(|e| (e.identifier.as_str(), e))
+        .cloned()
+        .map(Incomplete::Scope)
         .collect();
-    let r = report.blueprints.entry(blueprint.to_owned()).or_default();
-    for written in &outcome.succeeded {
-        if written.created {
-            r.created += 1;
-        } else {
-            r.updated += 1;
-        }
+    if report.extraction.item_failure_count > 0 {
+        incomplete.push(Incomplete::UnmappedItems(
+            report.extraction.item_failure_count,
+        ));
     }
-    for failed in outcome.failed {
-        if let (Some(retry), Some(404)) = (missing_target.as_deref_mut(), failed.status_code)
-            && let Some(entity) = by_id.get(failed.identifier.as_str())
-        {
-            retry.push((*entity).clone());
-            continue;
-        }
-        r.failed += 1;
-        tracing::error!(blueprint, identifier = %failed.identifier, error = %failed.error, message = %failed.message, "Port refused the entity");
-        report.write_failures.push(WriteFailure {
-            blueprint: blueprint.to_owned(),
-            identifier: failed.identifier,
-            reason: format!("{}: {}", failed.error, failed.message),
-        });
+    if !report.write_failures.is_empty() {
+        incomplete.push(Incomplete::RefusedWrites(report.write_failures.len()));
+    }
+    incomplete
+}
+
+fn count_blueprints(report: &mut ResyncReport, observed: &Observed, desired: &Desired) {
+    for (blueprint, known) in &observed.by_blueprint {
+        report
+            .blueprints
+            .entry(blueprint.clone())
+            .or_default()
+            .in_port = known.len() as u64;
+    }
+    for (blueprint, counts) in &desired.counts {
+        let r = report.blueprints.entry(blueprint.clone()).or_default();
+        r.mapped = counts.mapped;
+        r.unchanged = counts.unchanged;
     }
 }

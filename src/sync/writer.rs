@@ -1,0 +1,311 @@
+//! The write path of a resync: the queue of entities to write, the whole batches sent while
+//! AWS is still being read, the write order of what remains, the one retry of entities Port
+//! refused for a missing relation target, and the counting of what Port answered.
+//!
+//! Early batches: on a first resync nearly every entity is new, and holding them all until AWS
+//! is read grows memory with the catalog, so whole batches go to Port as soon as they fill,
+//! while the next pages are read and mapped. Only when Port creates missing relation targets
+//! itself (`createMissingRelatedEntities`): otherwise targets are written before the entities
+//! that point at them, blueprint by blueprint, which needs extraction to end.
+
+use std::collections::BTreeMap;
+
+use futures::StreamExt;
+use futures::future::{LocalBoxFuture, join_all};
+use futures::stream::FuturesUnordered;
+use tokio_util::sync::CancellationToken;
+
+use super::report::{ResyncReport, WriteFailure};
+use crate::entity::Entity;
+use crate::port::{BulkOutcome, PortClient, UpsertOptions};
+
+/// Batches being written while extraction goes on. A batch already spreads over
+/// `PORT_MAX_IN_FLIGHT` requests; a second one keeps Port busy while the first finishes.
+/// When Port is slower than AWS, further full batches wait in the queue: pages keep being
+/// read, so no AWS call is held up by Port.
+const BATCHES_IN_FLIGHT: usize = 2;
+
+/// Entities waiting to be written, per blueprint, in arrival order.
+#[derive(Debug, Default)]
+pub struct WriteQueue {
+    waiting: BTreeMap<String, Vec<Entity>>,
+}
+
+impl WriteQueue {
+    pub fn push(&mut self, entity: Entity) {
+        self.waiting
+            .entry(entity.blueprint.clone())
+            .or_default()
+            .push(entity);
+    }
+
+    /// The oldest `size` entities of the first blueprint with that many waiting; shorter
+    /// remainders stay. The blueprint keeps its (possibly empty) entry: it still counts for
+    /// the write order.
+    pub fn take_full_batch(&mut self, size: usize) -> Option<(String, Vec<Entity>)> {
+        let (blueprint, waiting) = self.waiting.iter_mut().find(|(_, w)| w.len() >= size)?;
+        let rest = waiting.split_off(size);
+        Some((blueprint.clone(), std::mem::replace(waiting, rest)))
+    }
+
+    /// Blueprints that had something to write this resync.
+    pub fn blueprints(&self) -> impl Iterator<Item = &String> {
+        self.waiting.keys()
+    }
+
+    pub fn len(&self, blueprint: &str) -> usize {
+        self.waiting.get(blueprint).map_or(0, Vec::len)
+    }
+
+    /// Everything still waiting, blueprints in `order` first, then any others.
+    fn drain_in(&mut self, order: &[String]) -> Vec<(String, Vec<Entity>)> {
+        let mut batches: Vec<(String, Vec<Entity>)> = order
+            .iter()
+            .filter_map(|bp| self.waiting.remove_entry(bp))
+            .collect();
+        batches.extend(std::mem::take(&mut self.waiting));
+        batches.retain(|(_, entities)| !entities.is_empty());
+        batches
+    }
+}
+
+/// One bulk upsert and Port's answer.
+pub struct Sent {
+    blueprint: String,
+    entities: Vec<Entity>,
+    outcome: BulkOutcome,
+}
+
+pub struct Writer<'a> {
+    port: &'a PortClient,
+    options: UpsertOptions,
+    queue: WriteQueue,
+    in_flight: FuturesUnordered<LocalBoxFuture<'a, Sent>>,
+    /// Entities per early batch: what keeps every Port request slot busy.
+    batch_size: usize,
+}
+
+impl<'a> Writer<'a> {
+    pub fn new(port: &'a PortClient, options: UpsertOptions) -> Self {
+        Writer {
+            port,
+            batch_size: port.write_pacing().batch_size(),
+            options,
+            queue: WriteQueue::default(),
+            in_flight: FuturesUnordered::new(),
+        }
+    }
+
+    pub fn queue(&mut self, entity: Entity) {
+        self.queue.push(entity);
+    }
+
+    pub fn queued_blueprints(&self) -> impl Iterator<Item = &String> {
+        self.queue.blueprints()
+    }
+
+    /// Sends whole batches while fewer than [`BATCHES_IN_FLIGHT`] are out, unless `cancel`
+    /// fired or Port does not create missing targets (then order matters: see the module).
+    pub fn send_full_batches(&mut self, cancel: &CancellationToken) {
+        if !self.options.create_missing_related_entities {
+            return;
+        }
+        while !cancel.is_cancelled() && self.in_flight.len() < BATCHES_IN_FLIGHT {
+            let Some((blueprint, entities)) = self.queue.take_full_batch(self.batch_size) else {
+                break;
+            };
+            self.in_flight.push(self.send(blueprint, entities));
+        }
+    }
+
+    pub fn is_sending(&self) -> bool {
+        !self.in_flight.is_empty()
+    }
+
+    /// The next early batch Port answered; `None` when none is out.
+    pub async fn next_sent(&mut self) -> Option<Sent> {
+        self.in_flight.next().await
+    }
+
+    fn send(&self, blueprint: String, entities: Vec<Entity>) -> LocalBoxFuture<'a, Sent> {
+        let port = self.port;
+        let options = self.options.clone();
+        Box::pin(async move {
+            let outcome = port.bulk_upsert(&blueprint, &entities, &options).await;
+            Sent {
+                blueprint,
+                entities,
+                outcome,
+            }
+        })
+    }
+
+    /// Writes everything still queued, blueprints in `order` (relation targets first), and
+    /// records every answer in `report`. No new request starts once `cancel` fires.
+    pub async fn finish(
+        mut self,
+        order: &[String],
+        report: &mut ResyncReport,
+        cancel: &CancellationToken,
+    ) {
+        while let Some(sent) = self.in_flight.next().await {
+            record(report, sent, None);
+        }
+        let batches = self.queue.drain_in(order);
+        if self.options.create_missing_related_entities {
+            // Port creates missing targets itself, so every blueprint is written at once.
+            let sends = batches
+                .into_iter()
+                .map(|(bp, entities)| self.send_in_slices(bp, entities, cancel));
+            for sent in join_all(sends).await.into_iter().flatten() {
+                record(report, sent, None);
+            }
+        } else {
+            self.write_targets_first(batches, report, cancel).await;
+        }
+    }
+
+    /// One blueprint's entities in slices of a batch each, checking `cancel` between slices.
+    async fn send_in_slices(
+        &self,
+        blueprint: String,
+        mut entities: Vec<Entity>,
+        cancel: &CancellationToken,
+    ) -> Vec<Sent> {
+        let mut sent = Vec::new();
+        while !entities.is_empty() && !cancel.is_cancelled() {
+            let rest = entities.split_off(self.batch_size.min(entities.len()));
+            sent.push(self.send(blueprint.clone(), entities).await);
+            entities = rest;
+        }
+        sent
+    }
+
+    /// Blueprint after blueprint in write order; an entity refused because its relation
+    /// target did not exist yet (a target written after it within one order layer) is tried
+    /// once more at the end.
+    async fn write_targets_first(
+        &self,
+        batches: Vec<(String, Vec<Entity>)>,
+        report: &mut ResyncReport,
+        cancel: &CancellationToken,
+    ) {
+        let mut retry_later: Vec<(String, Vec<Entity>)> = Vec::new();
+        for (bp, entities) in batches {
+            if cancel.is_cancelled() {
+                return;
+            }
+            let mut missing_target = Vec::new();
+            record(
+                report,
+                self.send(bp.clone(), entities).await,
+                Some(&mut missing_target),
+            );
+            if !missing_target.is_empty() {
+                retry_later.push((bp, missing_target));
+            }
+        }
+        for (bp, entities) in retry_later {
+            if cancel.is_cancelled() {
+                return;
+            }
+            record(report, self.send(bp, entities).await, None);
+        }
+    }
+}
+
+/// Counts an upsert's answer; with `missing_target`, entities Port refused because a relation
+/// target does not exist yet are set aside for one more try instead of counted as failed.
+pub fn record(report: &mut ResyncReport, sent: Sent, mut missing_target: Option<&mut Vec<Entity>>) {
+    let Sent {
+        blueprint,
+        entities,
+        outcome,
+    } = sent;
+    let r = report.blueprints.entry(blueprint.clone()).or_default();
+    for written in &outcome.succeeded {
+        if written.created {
+            r.created += 1;
+        } else {
+            r.updated += 1;
+        }
+    }
+    if outcome.failed.is_empty() {
+        return;
+    }
+    let mut by_id: BTreeMap<&str, &Entity> = entities
+        .iter()
+        .map(|e| (e.identifier.as_str(), e))
+        .collect();
+    for failed in outcome.failed {
+        if let Some(retry) = missing_target.as_deref_mut()
+            && failed.is_missing_target()
+            && let Some(entity) = by_id.remove(failed.identifier.as_str())
+        {
+            retry.push(entity.clone());
+            continue;
+        }
+        r.failed += 1;
+        tracing::error!(blueprint, identifier = %failed.identifier, error = %failed.error, message = %failed.message, "Port refused the entity");
+        report
+            .write_failures
+            .push(WriteFailure::refused(&blueprint, failed));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn entity(bp: &str, id: &str) -> Entity {
+        serde_json::from_value(json!({"identifier": id, "blueprint": bp, "properties": {},
+            "relations": {}}))
+        .unwrap()
+    }
+
+    #[test]
+    fn full_batches_are_taken_in_arrival_order_and_the_rest_waits() {
+        let mut queue = WriteQueue::default();
+        for n in 0..5 {
+            queue.push(entity("acmCertificate", &format!("c{n}")));
+        }
+        queue.push(entity("awsSecret", "s0"));
+        let taken: Vec<(String, Vec<String>)> = std::iter::from_fn(|| queue.take_full_batch(2))
+            .map(|(bp, batch)| (bp, batch.into_iter().map(|e| e.identifier).collect()))
+            .collect();
+        assert_eq!(
+            taken,
+            [
+                (
+                    "acmCertificate".to_owned(),
+                    vec!["c0".to_owned(), "c1".to_owned()]
+                ),
+                (
+                    "acmCertificate".to_owned(),
+                    vec!["c2".to_owned(), "c3".to_owned()]
+                ),
+            ]
+        );
+        assert_eq!(queue.len("acmCertificate"), 1);
+        assert_eq!(queue.len("awsSecret"), 1);
+    }
+
+    #[test]
+    fn what_remains_is_written_in_order_and_emptied_blueprints_still_count_for_it() {
+        let mut queue = WriteQueue::default();
+        queue.push(entity("awsSecret", "s0"));
+        queue.push(entity("acmCertificate", "c0"));
+        queue.push(entity("acmCertificate", "c1"));
+        let _ = queue.take_full_batch(2);
+        let names: Vec<&String> = queue.blueprints().collect();
+        assert_eq!(names, ["acmCertificate", "awsSecret"]);
+        let order = ["awsSecret".to_owned(), "acmCertificate".to_owned()];
+        let drained: Vec<(String, usize)> = queue
+            .drain_in(&order)
+            .into_iter()
+            .map(|(bp, e)| (bp, e.len()))
+            .collect();
+        assert_eq!(drained, [("awsSecret".to_owned(), 1)]);
+    }
+}
