@@ -5,7 +5,7 @@ use aws_sdk_acm::config::Region;
 use aws_sdk_acm::types::ValidationMethod;
 use aws_types::SdkConfig;
 
-use super::error::ActionError;
+use super::error::{ActionError, Missing, Refusal};
 use super::outcome::{CatalogChange, Done, console_link, run_token};
 use super::requests::{CertificateRequest, CertificateTarget};
 use crate::aws::describe_sdk_error;
@@ -75,10 +75,10 @@ async fn existing(
         .await
         .map_err(ActionError::Aws)?
         .ok_or_else(|| {
-            ActionError::NotFound(format!(
-                "certificate {} does not exist in ACM ({})",
-                target.arn, target.region
-            ))
+            ActionError::NotFound(Missing::Certificate {
+                arn: target.arn.clone(),
+                region: target.region.clone(),
+            })
         })
 }
 
@@ -94,11 +94,14 @@ fn label(certificate: &DescribedCertificate, target: &CertificateTarget) -> Stri
 pub async fn renew(config: &SdkConfig, target: &CertificateTarget) -> Result<Done, ActionError> {
     let before = existing(config, target).await?;
     if before.renewal_eligibility.as_deref() != Some("ELIGIBLE") {
-        return Err(ActionError::Refused(format!(
-            "certificate {} is not eligible for renewal (RenewalEligibility: {}); ACM renews only eligible ACM-issued certificates",
-            label(&before, target),
-            before.renewal_eligibility.as_deref().unwrap_or("unknown")
-        )));
+        return Err(ActionError::Refused(Refusal::NotEligibleForRenewal {
+            certificate: label(&before, target),
+            eligibility: before
+                .renewal_eligibility
+                .as_deref()
+                .unwrap_or("unknown")
+                .to_owned(),
+        }));
     }
     client(config, &target.region)
         .renew_certificate()
@@ -120,15 +123,10 @@ pub async fn renew(config: &SdkConfig, target: &CertificateTarget) -> Result<Don
 pub async fn delete(config: &SdkConfig, target: &CertificateTarget) -> Result<Done, ActionError> {
     let before = existing(config, target).await?;
     let in_use = |users: &[String]| {
-        ActionError::Refused(format!(
-            "certificate {} is in use by {}; detach it from those resources before deleting it",
-            label(&before, target),
-            if users.is_empty() {
-                "an AWS resource".to_owned()
-            } else {
-                users.join(", ")
-            }
-        ))
+        ActionError::Refused(Refusal::CertificateInUse {
+            certificate: label(&before, target),
+            users: users.to_vec(),
+        })
     };
     if !before.in_use_by.is_empty() {
         return Err(in_use(&before.in_use_by));

@@ -5,7 +5,7 @@ use aws_sdk_secretsmanager::Client;
 use aws_sdk_secretsmanager::config::Region;
 use aws_types::SdkConfig;
 
-use super::error::ActionError;
+use super::error::{ActionError, Missing, Refusal};
 use super::outcome::{CatalogChange, Done, console_link, run_token};
 use super::requests::{SecretOperation, SecretRequest};
 use crate::aws::lookup;
@@ -25,11 +25,13 @@ pub async fn apply(
     let token = run_token(run_id);
     let name = &request.name;
     let what = match request.operation {
-        SecretOperation::Create => create(&client, request, &token, region).await?,
+        SecretOperation::Create => create(&client, request, &token)
+            .await
+            .map_err(|e| e.into_action_error(request, region))?,
         SecretOperation::Update => update(&client, request, &token, region).await?,
-        SecretOperation::Upsert => match create(&client, request, &token, region).await {
+        SecretOperation::Upsert => match create(&client, request, &token).await {
             Err(CreateError::Exists) => update(&client, request, &token, region).await?,
-            other => other?,
+            other => other.map_err(|e| e.into_action_error(request, region))?,
         },
     };
     let item = lookup::secret(config, region, name)
@@ -51,7 +53,6 @@ async fn create(
     client: &Client,
     request: &SecretRequest,
     token: &str,
-    region: &str,
 ) -> Result<&'static str, CreateError> {
     let sent = client
         .create_secret()
@@ -70,11 +71,6 @@ async fn create(
         {
             if version_exists(client, &request.name, token).await {
                 Ok("already created by this run (redelivered webhook): nothing changed")
-            } else if request.operation == SecretOperation::Create {
-                Err(CreateError::Failed(ActionError::Refused(format!(
-                    "secret {} already exists in {region}; run the action with operation update or upsert to add a version",
-                    request.name
-                ))))
             } else {
                 Err(CreateError::Exists)
             }
@@ -91,11 +87,15 @@ enum CreateError {
     Failed(ActionError),
 }
 
-impl From<CreateError> for ActionError {
-    fn from(error: CreateError) -> Self {
-        match error {
+impl CreateError {
+    /// For `operation: create`, where an existing secret is refused.
+    fn into_action_error(self, request: &SecretRequest, region: &str) -> ActionError {
+        match self {
             CreateError::Failed(error) => error,
-            CreateError::Exists => ActionError::Refused("the secret already exists".into()),
+            CreateError::Exists => ActionError::Refused(Refusal::SecretExists {
+                name: request.name.clone(),
+                region: region.to_owned(),
+            }),
         }
     }
 }
@@ -107,10 +107,10 @@ async fn update(
     region: &str,
 ) -> Result<&'static str, ActionError> {
     let not_found = || {
-        ActionError::NotFound(format!(
-            "secret {} does not exist in {region}; run the action with operation create or upsert",
-            request.name
-        ))
+        ActionError::NotFound(Missing::Secret {
+            name: request.name.clone(),
+            region: region.to_owned(),
+        })
     };
     let put = client
         .put_secret_value()

@@ -9,7 +9,7 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
-use prometheus_client::registry::Registry;
+use prometheus_client::registry::{Metric, Registry};
 
 use super::state::ResyncResult;
 use crate::aws::calls::CallCounts;
@@ -42,6 +42,31 @@ pub struct Metrics {
     port_seen: Mutex<ClientStats>,
 }
 
+/// Registers `metric` under `name` and hands it back for recording.
+fn add<M: Metric + Clone>(registry: &mut Registry, name: &str, help: &str, metric: M) -> M {
+    registry.register(name, help, metric.clone());
+    metric
+}
+
+/// The HELP text of each metric, as Prometheus shows it.
+mod help {
+    pub const RESYNCS: &str = "Resyncs finished, by result (success, failure: some scope, item or write failed, error: could not start, cancelled: stopped by shutdown)";
+    pub const DURATION: &str = "How long resyncs took";
+    pub const SKIPPED: &str =
+        "Resync requests skipped because one was running, by trigger (schedule, api)";
+    pub const RUNNING: &str = "1 while a resync runs";
+    pub const LAST_SUCCESS: &str = "When the last successful resync finished (Unix time)";
+    pub const LAST_RESYNC: &str = "When the last resync finished, whatever its result (Unix time)";
+    pub const ENTITIES: &str = "Entities by blueprint and phase (in_port, mapped, unchanged, created, updated, failed, deleted), summed over resyncs";
+    pub const ITEMS: &str = "Raw AWS items by kind and phase (fetched, mapped: entities produced, filtered, skipped, failed)";
+    pub const SCOPES: &str = "AWS fetch scopes (kind x account x region) by result (ok, error)";
+    pub const AWS_REQUESTS: &str = "AWS API attempts by service, operation and HTTP status (network_error: no response), retries included; the credentials provider's AssumeRole calls are not counted";
+    pub const PORT_REQUESTS: &str = "Port API attempts by operation and HTTP status (network_error: no response), retries included";
+    pub const RETRIES: &str = "Port requests repeated after a retryable failure";
+    pub const REAUTH: &str = "Port requests repeated with a fresh token after a 401";
+    pub const TOKENS: &str = "Port access tokens obtained";
+}
+
 impl Default for Metrics {
     fn default() -> Self {
         Self::new()
@@ -50,105 +75,61 @@ impl Default for Metrics {
 
 impl Metrics {
     pub fn new() -> Self {
-        let mut registry = Registry::with_prefix("port_aws_sync");
-        let resyncs = Family::<Labels, Counter>::default();
-        registry.register(
-            "resyncs",
-            "Resyncs finished, by result (success, failure: some scope, item or write failed, error: could not start, cancelled: stopped by shutdown)",
-            resyncs.clone(),
-        );
-        let resync_duration = Histogram::new(exponential_buckets(0.5, 2.0, 12));
-        registry.register(
-            "resync_duration_seconds",
-            "How long resyncs took",
-            resync_duration.clone(),
-        );
-        let skipped = Family::<Labels, Counter>::default();
-        registry.register(
-            "resyncs_skipped",
-            "Resync requests skipped because one was running, by trigger (schedule, api)",
-            skipped.clone(),
-        );
-        let running = Gauge::default();
-        registry.register("resync_running", "1 while a resync runs", running.clone());
-        let last_success = Gauge::<f64, AtomicU64>::default();
-        registry.register(
-            "last_success_timestamp_seconds",
-            "When the last successful resync finished (Unix time)",
-            last_success.clone(),
-        );
-        let last_finished = Gauge::<f64, AtomicU64>::default();
-        registry.register(
-            "last_resync_timestamp_seconds",
-            "When the last resync finished, whatever its result (Unix time)",
-            last_finished.clone(),
-        );
-        let entities = Family::<Labels, Counter>::default();
-        registry.register(
-            "entities",
-            "Entities by blueprint and phase (in_port, mapped, unchanged, created, updated, failed, deleted), summed over resyncs",
-            entities.clone(),
-        );
-        let items = Family::<Labels, Counter>::default();
-        registry.register(
-            "aws_items",
-            "Raw AWS items by kind and phase (fetched, mapped: entities produced, filtered, skipped, failed)",
-            items.clone(),
-        );
-        let aws_scopes = Family::<Labels, Counter>::default();
-        registry.register(
-            "aws_scopes",
-            "AWS fetch scopes (kind x account x region) by result (ok, error)",
-            aws_scopes.clone(),
-        );
-        let aws_requests = Family::<Labels, Counter>::default();
-        registry.register(
-            "aws_requests",
-            "AWS API attempts by service, operation and HTTP status (network_error: no response), retries included; the credentials provider's AssumeRole calls are not counted",
-            aws_requests.clone(),
-        );
-        let port_requests = Family::<Labels, Counter>::default();
-        registry.register(
-            "port_requests",
-            "Port API attempts by operation and HTTP status (network_error: no response), retries included",
-            port_requests.clone(),
-        );
-        let port_retries = Counter::default();
-        registry.register(
-            "port_retries",
-            "Port requests repeated after a retryable failure",
-            port_retries.clone(),
-        );
-        let port_reauthentications = Counter::default();
-        registry.register(
-            "port_reauthentications",
-            "Port requests repeated with a fresh token after a 401",
-            port_reauthentications.clone(),
-        );
-        let port_token_fetches = Counter::default();
-        registry.register(
-            "port_token_fetches",
-            "Port access tokens obtained",
-            port_token_fetches.clone(),
-        );
+        let mut r = Registry::with_prefix("port_aws_sync");
+        let buckets = exponential_buckets(0.5, 2.0, 12);
         Metrics {
-            registry,
-            resyncs,
-            resync_duration,
-            skipped,
-            running,
-            last_success,
-            last_finished,
-            entities,
-            items,
-            aws_scopes,
-            aws_requests,
+            resyncs: add(&mut r, "resyncs", help::RESYNCS, Family::default()),
+            resync_duration: add(
+                &mut r,
+                "resync_duration_seconds",
+                help::DURATION,
+                Histogram::new(buckets),
+            ),
+            skipped: add(&mut r, "resyncs_skipped", help::SKIPPED, Family::default()),
+            running: add(&mut r, "resync_running", help::RUNNING, Gauge::default()),
+            last_success: add(
+                &mut r,
+                "last_success_timestamp_seconds",
+                help::LAST_SUCCESS,
+                Gauge::default(),
+            ),
+            last_finished: add(
+                &mut r,
+                "last_resync_timestamp_seconds",
+                help::LAST_RESYNC,
+                Gauge::default(),
+            ),
+            entities: add(&mut r, "entities", help::ENTITIES, Family::default()),
+            items: add(&mut r, "aws_items", help::ITEMS, Family::default()),
+            aws_scopes: add(&mut r, "aws_scopes", help::SCOPES, Family::default()),
+            aws_requests: add(
+                &mut r,
+                "aws_requests",
+                help::AWS_REQUESTS,
+                Family::default(),
+            ),
             aws_seen: Mutex::new(CallCounts::default()),
-            port_requests,
-            port_retries,
-            port_reauthentications,
-            port_token_fetches,
+            port_requests: add(
+                &mut r,
+                "port_requests",
+                help::PORT_REQUESTS,
+                Family::default(),
+            ),
+            port_retries: add(&mut r, "port_retries", help::RETRIES, Counter::default()),
+            port_reauthentications: add(
+                &mut r,
+                "port_reauthentications",
+                help::REAUTH,
+                Counter::default(),
+            ),
+            port_token_fetches: add(
+                &mut r,
+                "port_token_fetches",
+                help::TOKENS,
+                Counter::default(),
+            ),
             port_seen: Mutex::new(ClientStats::default()),
+            registry: r,
         }
     }
 
