@@ -1,7 +1,11 @@
 //! What a long-running command loads and checks before serving.
 
+use std::sync::Arc;
+
 use super::{DaemonSettings, Loaded, SetupError, load_files};
+use crate::actions::{ActionBackend, Webhook, WebhookSettings};
 use crate::aws::AwsSources;
+use crate::mapping::Mapping;
 use crate::port::PortClient;
 
 /// The files, a Port client, the AWS sources and the listening socket.
@@ -30,4 +34,16 @@ impl Startup {
             listener,
         })
     }
+}
+
+/// The self-service actions webhook, acting with the sources' credentials and following the
+/// catalog with `mapping`.
+pub fn webhook(
+    settings: &WebhookSettings,
+    sources: &AwsSources,
+    mapping: Arc<Mapping>,
+    port: &PortClient,
+) -> Arc<Webhook> {
+    let backend = ActionBackend::new(sources, settings, mapping, port.clone());
+    Arc::new(Webhook::new(settings, backend, port.clone()))
 }

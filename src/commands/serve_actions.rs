@@ -5,9 +5,10 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use super::{CommandError, Exit};
-use crate::actions::{ActionBackend, Webhook};
 use crate::app::settings::{self, Flags};
-use crate::app::{DaemonSettings, ServiceError, SetupError, Startup, health, port_check, shutdown};
+use crate::app::{
+    DaemonSettings, ServiceError, SetupError, Startup, health, port_check, shutdown, startup,
+};
 use crate::cli::{ConfigFiles, ServeActionsArgs};
 use crate::config::{Env, SettingError};
 
@@ -34,24 +35,18 @@ async fn serve(settings: DaemonSettings) -> Result<Exit, CommandError> {
         })
         .into());
     };
-    let Startup {
-        loaded,
-        port,
-        sources,
-        listener,
-    } = Startup::load(&settings).await?;
-    port_check::check_once(&port, &loaded.blueprints).await?;
-    let backend = ActionBackend::new(
-        &sources,
+    let started = Startup::load(&settings).await?;
+    port_check::check_once(&started.port, &started.loaded.blueprints).await?;
+    let webhook = startup::webhook(
         &webhook_settings,
-        Arc::new(loaded.mapping),
-        port.clone(),
+        &started.sources,
+        Arc::new(started.loaded.mapping),
+        &started.port,
     );
-    let webhook = Arc::new(Webhook::new(&webhook_settings, backend, port));
     let app = webhook.clone().router().merge(health::live_route());
     tracing::info!(listen = %settings.listen_addr, path = %webhook_settings.path, "serving self-service actions");
     axum::serve(
-        listener,
+        started.listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown::signal())

@@ -17,40 +17,41 @@ use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
-use crate::actions::{ActionBackend, Webhook};
-use crate::app::{DaemonSettings, ServiceError, SetupError, Startup, port_check, shutdown};
+use crate::app::{
+    DaemonSettings, ServiceError, SetupError, Startup, port_check, shutdown, startup,
+};
 use runner::Work;
 pub use state::{Daemon, LastResync, Refused, ResyncResult, Trigger};
 
 /// The daemon, from checked settings until SIGTERM/SIGINT.
 pub async fn run(settings: DaemonSettings) -> Result<(), ServiceError> {
     let start = Instant::now();
-    let Startup {
-        loaded,
-        port,
-        sources,
-        listener,
-    } = Startup::load(&settings).await?;
+    let started = Startup::load(&settings).await?;
     let shutdown = CancellationToken::new();
     let (daemon, triggers) = Daemon::new(
-        port.clone(),
+        started.port.clone(),
         shutdown.clone(),
         settings.resync_token.clone(),
     );
     let daemon = Arc::new(daemon);
-    let mapping = Arc::new(loaded.mapping);
-    let webhook = settings.webhook.as_ref().map(|webhook| {
-        let backend = ActionBackend::new(&sources, webhook, mapping.clone(), port.clone());
-        Arc::new(Webhook::new(webhook, backend, port.clone()))
-    });
+    let mapping = Arc::new(started.loaded.mapping);
+    let webhook = settings
+        .webhook
+        .as_ref()
+        .map(|w| startup::webhook(w, &started.sources, mapping.clone(), &started.port));
     let work = Arc::new(Work {
         mapping,
-        blueprints: loaded.blueprints,
-        sources,
-        port,
+        blueprints: started.loaded.blueprints,
+        sources: started.sources,
+        port: started.port,
     });
     let http_stop = CancellationToken::new();
-    let server = http::spawn(listener, daemon.clone(), webhook.clone(), http_stop.clone());
+    let server = http::spawn(
+        started.listener,
+        daemon.clone(),
+        webhook.clone(),
+        http_stop.clone(),
+    );
     tracing::info!(listen = %settings.listen_addr, schedule = %settings.schedule.describe(), "port-aws-sync daemon starting");
     let signal = tokio::spawn({
         let shutdown = shutdown.clone();
