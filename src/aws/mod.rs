@@ -3,6 +3,9 @@
 //! [`AwsSources::load`] checks the set-up without calling any AWS API;
 //! [`AwsSources::fetch`] then streams pages of raw items (AWS API items as JSON, see
 //! [`raw`]) for one kind, scope by scope.
+//!
+//! A new regional kind is a variant of [`Kind`], a module whose `fetch_region` declares
+//! its List call as a `scopes::ListCall`, and one entry in `listers`.
 
 mod account_plan;
 mod accounts;
