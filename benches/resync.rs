@@ -16,17 +16,22 @@ mod moto;
 #[allow(dead_code)]
 mod measure;
 
+#[path = "../tests/support/certs.rs"]
+#[allow(dead_code)]
+mod certs;
+
+#[path = "../tests/support/seed.rs"]
+#[allow(dead_code)]
+mod seed;
+
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use futures::StreamExt;
 use moto::Moto;
 use port_emulator::{Emulator, Faults, RequestCounts, paths};
 
 const REGIONS: [&str; 2] = ["us-east-1", "eu-west-1"];
 const LATENCY_MS: u64 = 20;
-/// Seeding requests in flight at once.
-const SEED_CONCURRENCY: usize = 16;
 
 /// One run of the CLI, measured.
 struct Measured {
@@ -139,39 +144,27 @@ async fn seed(moto: &Moto, secrets: usize, certificates: usize) {
         acm_clients.push(aws_sdk_acm::Client::new(&config));
     }
     let secret_clients = &secret_clients;
-    futures::stream::iter(0..secrets)
-        .map(|i| async move {
-            secret_clients[i % REGIONS.len()]
-                .create_secret()
-                .name(format!("bench/service-{i:05}/db-password"))
-                .description(format!("database password of service {i}"))
-                .secret_string("never-synced")
-                .tags(
-                    aws_sdk_secretsmanager::types::Tag::builder()
-                        .key("team")
-                        .value(format!("team-{}", i % 17))
-                        .build(),
-                )
-                .send()
-                .await
-                .expect("create secret");
-        })
-        .buffer_unordered(SEED_CONCURRENCY)
-        .collect::<()>()
-        .await;
+    seed::in_parallel(0..secrets, |i| async move {
+        let name = format!("bench/service-{i:05}/db-password");
+        let team = format!("team-{}", i % 17);
+        seed::secret(
+            &secret_clients[i % REGIONS.len()],
+            &name,
+            "never-synced",
+            &[("team", team.as_str())],
+        )
+        .description(format!("database password of service {i}"))
+        .send()
+        .await
+        .expect("create secret");
+    })
+    .await;
     let acm_clients = &acm_clients;
-    futures::stream::iter(0..certificates)
-        .map(|i| async move {
-            acm_clients[i % REGIONS.len()]
-                .request_certificate()
-                .domain_name(format!("service-{i:04}.bench.example.com"))
-                .send()
-                .await
-                .expect("request certificate");
-        })
-        .buffer_unordered(SEED_CONCURRENCY)
-        .collect::<()>()
-        .await;
+    seed::in_parallel(0..certificates, |i| async move {
+        let domain = format!("service-{i:04}.bench.example.com");
+        seed::request_certificate(&acm_clients[i % REGIONS.len()], &domain).await;
+    })
+    .await;
 }
 
 /// Runs `port-aws-sync resync` as the tests do (clean environment, crate directory) and

@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 use support::aws_proxy::{AwsProxy, Canned};
 use support::moto::Moto;
 use support::port_action::{invocation_body, now_seconds, signature_headers};
+use support::seed;
 use support::service::{self, Service};
 
 const REGION: &str = "us-east-1";
@@ -579,16 +580,7 @@ async fn certificates_are_requested_and_deleted_asynchronously_unless_in_use() {
     assert!(s.emu.entity("acmCertificate", &arn).is_some());
 
     // Detached (a fresh moto certificate that nothing uses), deletion goes through.
-    let free = s
-        .acm()
-        .await
-        .request_certificate()
-        .domain_name("free.example.com")
-        .send()
-        .await
-        .unwrap()
-        .certificate_arn
-        .unwrap();
+    let free = seed::request_certificate(&s.acm().await, "free.example.com").await;
     let (status, _) = s
         .invoke(
             "request_acm_certificate",
@@ -654,22 +646,8 @@ async fn only_eligible_certificates_are_renewed() {
     // moto reports every certificate INELIGIBLE and has no RenewCertificate; the proxy makes
     // one certificate ELIGIBLE and answers RenewCertificate as ACM does.
     let acm = aws_sdk_acm::Client::new(&moto.sdk_config(REGION).await);
-    let ineligible = acm
-        .request_certificate()
-        .domain_name("old.example.com")
-        .send()
-        .await
-        .unwrap()
-        .certificate_arn
-        .unwrap();
-    let eligible = acm
-        .request_certificate()
-        .domain_name("renew.example.com")
-        .send()
-        .await
-        .unwrap()
-        .certificate_arn
-        .unwrap();
+    let ineligible = seed::request_certificate(&acm, "old.example.com").await;
+    let eligible = seed::request_certificate(&acm, "renew.example.com").await;
     let described = moto
         .call_json(
             "acm",

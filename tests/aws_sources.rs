@@ -14,15 +14,14 @@ use std::sync::LazyLock;
 use std::time::{Duration, Instant};
 
 use aws_config::retry::RetryConfig;
-use aws_sdk_acm::primitives::Blob;
-use aws_sdk_secretsmanager::types::Tag;
 use aws_types::SdkConfig;
 use futures::StreamExt;
 use port_aws_sync::aws::{AwsSettings, AwsSetupError, AwsSources, Kind, Page, ScopeError};
 use regex::Regex;
 use serde_json::{Value, json};
-use support::certs::{KeySpec, self_signed};
+use support::certs::KeySpec;
 use support::moto::{ACCOUNT_ID, Moto};
+use support::seed;
 
 static RFC3339_UTC: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$").expect("valid regex")
@@ -103,37 +102,18 @@ fn assert_rfc3339(item: &Value, field: &str) {
 
 // ---------------------------------------------------------------- accounts
 
-async fn create_organization(config: &SdkConfig, members: usize) -> Vec<String> {
-    let client = aws_sdk_organizations::Client::new(config);
-    client
-        .create_organization()
-        .feature_set(aws_sdk_organizations::types::OrganizationFeatureSet::All)
-        .send()
-        .await
-        .expect("create organization");
-    let mut ids = Vec::new();
-    for n in 0..members {
-        let created = client
-            .create_account()
-            .account_name(format!("member-{n}"))
-            .email(format!("member-{n}@example.com"))
-            .send()
-            .await
-            .expect("create account");
-        let id = created
-            .create_account_status
-            .and_then(|status| status.account_id)
-            .expect("moto creates accounts at once");
-        ids.push(id);
-    }
-    ids
-}
-
 #[tokio::test]
 async fn accounts_lists_every_member_of_the_organization_across_pages() {
     let moto = Moto::start();
     // moto pages ListAccounts by 100: 104 members + the management account make 2 pages.
-    let members = create_organization(&moto.sdk_config("us-east-1").await, 104).await;
+    let members: Vec<String> = seed::create_organization(
+        &moto.sdk_config("us-east-1").await,
+        &seed::member_names(104),
+    )
+    .await
+    .into_iter()
+    .map(|member| member.id)
+    .collect();
     let sources = sources(&moto, &["eu-west-1", "us-east-1"]).await;
 
     let (pages, errors) = fetch_all(&sources, Kind::Account).await;
@@ -193,27 +173,15 @@ async fn accounts_fall_back_to_the_caller_account_without_an_organization() {
 
 // ---------------------------------------------------------------- ACM
 
-async fn import_certificate(client: &aws_sdk_acm::Client, key: KeySpec, domain: &str) -> String {
-    let certificate = self_signed(key, domain);
-    client
-        .import_certificate()
-        .certificate(Blob::new(certificate.certificate_pem))
-        .private_key(Blob::new(certificate.private_key_pem))
-        .send()
-        .await
-        .expect("import certificate")
-        .certificate_arn
-        .expect("imported certificate ARN")
-}
-
 #[tokio::test]
 async fn acm_lists_certificates_of_every_key_type_in_every_region() {
     let moto = Moto::start();
     let ireland = aws_sdk_acm::Client::new(&moto.sdk_config("eu-west-1").await);
     let virginia = aws_sdk_acm::Client::new(&moto.sdk_config("us-east-1").await);
-    let ec = import_certificate(&ireland, KeySpec::EcP256, "ec.example.com").await;
-    let rsa4096 = import_certificate(&ireland, KeySpec::Rsa(4096), "big.example.com").await;
-    let rsa2048 = import_certificate(&virginia, KeySpec::Rsa(2048), "plain.example.com").await;
+    let ec = seed::import_certificate(&ireland, KeySpec::EcP256, "ec.example.com").await;
+    let rsa4096 = seed::import_certificate(&ireland, KeySpec::Rsa(4096), "big.example.com").await;
+    let rsa2048 =
+        seed::import_certificate(&virginia, KeySpec::Rsa(2048), "plain.example.com").await;
     let requested = virginia
         .request_certificate()
         .domain_name("requested.example.com")
@@ -263,15 +231,12 @@ async fn acm_lists_certificates_of_every_key_type_in_every_region() {
 const SECRET_VALUE_MARKER: &str = "do-not-leak";
 
 async fn create_secret(client: &aws_sdk_secretsmanager::Client, name: &str, tags: &[(&str, &str)]) {
-    let mut request = client
-        .create_secret()
-        .name(name)
+    let value = format!("{SECRET_VALUE_MARKER}-{name}");
+    seed::secret(client, name, &value, tags)
         .description(format!("the {name} secret"))
-        .secret_string(format!("{SECRET_VALUE_MARKER}-{name}"));
-    for (key, value) in tags {
-        request = request.tags(Tag::builder().key(*key).value(*value).build());
-    }
-    request.send().await.expect("create secret");
+        .send()
+        .await
+        .expect("create secret");
 }
 
 #[tokio::test]

@@ -10,6 +10,7 @@ use std::time::Instant;
 use port_emulator::{Emulator, Faults, paths};
 use serde_json::{Value, json};
 use support::moto::{Moto, free_port};
+use support::seed;
 use support::service::{self, Service, bin};
 
 const MANIFEST_DIR: &str = env!("CARGO_MANIFEST_DIR");
@@ -104,20 +105,11 @@ fn env(moto: &Moto, emu: &Emulator, extra: &[(&str, &str)]) -> Vec<(String, Stri
 }
 
 async fn seed_secrets(moto: &Moto, count: usize) {
-    let client = aws_sdk_secretsmanager::Client::new(&moto.sdk_config(REGION).await);
-    let creates = (0..count).map(|i| {
-        let client = client.clone();
-        async move {
-            client
-                .create_secret()
-                .name(format!("daemon/secret-{i:04}"))
-                .secret_string("not-synced")
-                .send()
-                .await
-                .expect("create secret in moto");
-        }
-    });
-    futures::future::join_all(creates).await;
+    let client = &aws_sdk_secretsmanager::Client::new(&moto.sdk_config(REGION).await);
+    seed::in_parallel(0..count, |i| async move {
+        seed::create_secret(client, &format!("daemon/secret-{i:04}"), "not-synced").await;
+    })
+    .await;
 }
 
 fn search_latency(ms: u64) -> Faults {
@@ -427,25 +419,12 @@ fn rss_kib(pid: u32) -> [u64; 3] {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "benchmark: run with scripts/bench-daemon.sh"]
 async fn bench_idle_rss_and_time_to_ready() {
-    use futures::StreamExt;
     let moto = Moto::start();
-    let client = aws_sdk_secretsmanager::Client::new(&moto.sdk_config(REGION).await);
-    futures::stream::iter(0..999)
-        .map(|i| {
-            let client = client.clone();
-            async move {
-                client
-                    .create_secret()
-                    .name(format!("bench/secret-{i:04}"))
-                    .secret_string("x")
-                    .send()
-                    .await
-                    .expect("create secret");
-            }
-        })
-        .buffer_unordered(16)
-        .collect::<Vec<()>>()
-        .await;
+    let client = &aws_sdk_secretsmanager::Client::new(&moto.sdk_config(REGION).await);
+    seed::in_parallel(0..999, |i| async move {
+        seed::create_secret(client, &format!("bench/secret-{i:04}"), "x").await;
+    })
+    .await;
     let emu = emulator(Faults::default()).await;
     let started = Instant::now();
     // Allocator and runtime knobs to compare (MIMALLOC_*, TOKIO_WORKER_THREADS) pass through.

@@ -10,7 +10,7 @@ mod support;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::LazyLock;
@@ -18,13 +18,14 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use aws_sdk_acm::primitives::Blob;
-use aws_sdk_secretsmanager::types::{RotationRulesType, Tag};
+use aws_sdk_secretsmanager::types::RotationRulesType;
 use aws_types::SdkConfig;
 use regex::Regex;
 use serde_json::{Map, Value, json};
-use support::certs::{KeySpec, self_signed};
+use support::certs::KeySpec;
+use support::fixtures;
 use support::moto::Moto;
+use support::seed::{self, Member};
 
 const BIN: &str = env!("CARGO_BIN_EXE_port-aws-sync");
 const MANIFEST_DIR: &str = env!("CARGO_MANIFEST_DIR");
@@ -293,51 +294,13 @@ async fn caller_account_id(config: &SdkConfig) -> String {
         .expect("caller account id")
 }
 
-/// A member account as created: the id moto gave it and the name and email we chose.
-struct Member {
-    id: String,
-    name: String,
-    email: String,
-}
-
-async fn create_organization(config: &SdkConfig, names: &[&str]) -> Vec<Member> {
-    let client = aws_sdk_organizations::Client::new(config);
-    client
-        .create_organization()
-        .feature_set(aws_sdk_organizations::types::OrganizationFeatureSet::All)
-        .send()
-        .await
-        .expect("CreateOrganization");
-    let mut members = Vec::new();
-    for name in names {
-        let email = format!("{name}@example.com");
-        let created = client
-            .create_account()
-            .account_name(*name)
-            .email(&email)
-            .send()
-            .await
-            .expect("CreateAccount");
-        let id = created
-            .create_account_status
-            .and_then(|status| status.account_id)
-            .expect("moto creates accounts at once");
-        members.push(Member {
-            id,
-            name: (*name).to_owned(),
-            email,
-        });
-    }
-    members
-}
-
 /// A certificate as seeded.
 struct Certificate {
     arn: String,
     region: &'static str,
     domain: String,
     /// What ACM calls the key: fixed by the key we made or asked for.
-    key_algorithm: &'static str,
+    key_algorithm: String,
     r#type: &'static str,
 }
 
@@ -347,29 +310,12 @@ async fn import_certificate(
     key: KeySpec,
     domain: &str,
 ) -> Certificate {
-    let client = aws_sdk_acm::Client::new(config);
-    let certificate = self_signed(key, domain);
-    let arn = client
-        .import_certificate()
-        .certificate(Blob::new(certificate.certificate_pem))
-        .private_key(Blob::new(certificate.private_key_pem))
-        .send()
-        .await
-        .expect("ImportCertificate")
-        .certificate_arn
-        .expect("imported certificate ARN");
-    let key_algorithm = match key {
-        KeySpec::EcP256 => "EC_prime256v1",
-        KeySpec::Rsa(2048) => "RSA_2048",
-        KeySpec::Rsa(3072) => "RSA_3072",
-        KeySpec::Rsa(4096) => "RSA_4096",
-        KeySpec::Rsa(bits) => panic!("ACM imports no RSA-{bits} keys"),
-    };
+    let arn = seed::import_certificate(&aws_sdk_acm::Client::new(config), key, domain).await;
     Certificate {
         arn,
         region,
         domain: domain.to_owned(),
-        key_algorithm,
+        key_algorithm: key.acm_name(),
         r#type: "IMPORTED",
     }
 }
@@ -379,20 +325,13 @@ async fn request_certificate(
     region: &'static str,
     domain: &str,
 ) -> Certificate {
-    let arn = aws_sdk_acm::Client::new(config)
-        .request_certificate()
-        .domain_name(domain)
-        .send()
-        .await
-        .expect("RequestCertificate")
-        .certificate_arn
-        .expect("requested certificate ARN");
+    let arn = seed::request_certificate(&aws_sdk_acm::Client::new(config), domain).await;
     Certificate {
         arn,
         region,
         domain: domain.to_owned(),
         // ACM's key algorithm when RequestCertificate names none.
-        key_algorithm: "RSA_2048",
+        key_algorithm: "RSA_2048".to_owned(),
         r#type: "AMAZON_ISSUED",
     }
 }
@@ -414,16 +353,13 @@ async fn create_secret(
     tags: &[(&str, &str)],
     kms_key_id: Option<&str>,
 ) -> Secret {
-    let mut request = aws_sdk_secretsmanager::Client::new(config)
-        .create_secret()
-        .name(name)
-        .secret_string("not-for-the-catalog")
+    let client = aws_sdk_secretsmanager::Client::new(config);
+    let created = seed::secret(&client, name, "not-for-the-catalog", tags)
         .set_description(description.map(str::to_owned))
-        .set_kms_key_id(kms_key_id.map(str::to_owned));
-    for (key, value) in tags {
-        request = request.tags(Tag::builder().key(*key).value(*value).build());
-    }
-    let created = request.send().await.expect("CreateSecret");
+        .set_kms_key_id(kms_key_id.map(str::to_owned))
+        .send()
+        .await
+        .expect("CreateSecret");
     Secret {
         arn: created.arn.expect("secret ARN"),
         name: created.name.expect("secret name"),
@@ -615,7 +551,8 @@ async fn dry_run_prints_exactly_the_entities_of_the_seeded_organization() {
     let virginia = moto.sdk_config("us-east-1").await;
     let ireland = moto.sdk_config("eu-west-1").await;
     let caller = caller_account_id(&virginia).await;
-    let members = create_organization(&virginia, &["payments-prod", "search-dev"]).await;
+    let names = ["payments-prod", "search-dev"].map(str::to_owned);
+    let members = seed::create_organization(&virginia, &names).await;
 
     let mut certificates = vec![
         import_certificate(&ireland, "eu-west-1", KeySpec::EcP256, "ec.example.com").await,
@@ -734,25 +671,10 @@ async fn dry_run_prints_exactly_the_entities_of_the_seeded_organization() {
 
 // ---------------------------------------------------------------- 2. a broken jq expression
 
-/// A copy of the shipped mapping in `dir`, with `from` replaced by `to` once.
-fn edited_mapping(dir: &Path, from: &str, to: &str) -> PathBuf {
-    let shipped =
-        std::fs::read_to_string(Path::new(MANIFEST_DIR).join("mapping/port-app-config.yml"))
-            .expect("shipped mapping");
-    assert_eq!(
-        shipped.matches(from).count(),
-        1,
-        "{from:?} once in the mapping"
-    );
-    let path = dir.join("port-app-config.yml");
-    std::fs::write(&path, shipped.replacen(from, to, 1)).expect("write the mapping copy");
-    path
-}
-
 #[test]
 fn dry_run_with_a_jq_syntax_error_stops_before_any_aws_call() {
     let dir = tempfile::tempdir().expect("temporary directory");
-    let mapping = edited_mapping(
+    let mapping = fixtures::mapping_with(
         dir.path(),
         "keyAlgorithm: .KeyAlgorithm\n",
         "keyAlgorithm: .KeyAlgorithm | ascii_downcase(\n",
@@ -837,7 +759,7 @@ fn validate_names_a_mapped_property_the_blueprint_lacks() {
 fn validate_names_the_file_and_line_of_a_yaml_error() {
     let dir = tempfile::tempdir().expect("temporary directory");
     let broken = "          title: .DomainName: of\n";
-    let mapping = edited_mapping(dir.path(), "          title: .DomainName\n", broken);
+    let mapping = fixtures::mapping_with(dir.path(), "          title: .DomainName\n", broken);
     let text = std::fs::read_to_string(&mapping).expect("mapping copy");
     let line = 1 + text
         .lines()

@@ -7,11 +7,11 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use aws_sdk_acm::primitives::Blob;
-use aws_sdk_secretsmanager::types::Tag;
 use serde_json::Value;
-use support::certs::{KeySpec, self_signed};
+use support::certs::KeySpec;
+use support::fixtures;
 use support::moto::Moto;
+use support::seed;
 
 const BIN: &str = env!("CARGO_BIN_EXE_port-aws-sync");
 const REGION: &str = "eu-west-1";
@@ -110,34 +110,20 @@ async fn seed(moto: &Moto) {
         (KeySpec::EcP256, "ec.example.com"),
         (KeySpec::Rsa(2048), "rsa.example.com"),
     ] {
-        let certificate = self_signed(key, domain);
-        acm.import_certificate()
-            .certificate(Blob::new(certificate.certificate_pem))
-            .private_key(Blob::new(certificate.private_key_pem))
-            .send()
-            .await
-            .expect("import certificate");
+        seed::import_certificate(&acm, key, domain).await;
     }
-    acm.request_certificate()
-        .domain_name("requested.example.com")
-        .send()
-        .await
-        .expect("request certificate");
+    seed::request_certificate(&acm, "requested.example.com").await;
     let secrets = aws_sdk_secretsmanager::Client::new(&config);
     for (name, tags) in [
         ("db-password", vec![("team", "payments")]),
         ("api-key", vec![]),
         ("rotated", vec![("env", "prod"), ("team", "core")]),
     ] {
-        let mut request = secrets
-            .create_secret()
-            .name(name)
+        seed::secret(&secrets, name, "never-read", &tags)
             .description(format!("the {name} secret"))
-            .secret_string("never-read");
-        for (key, value) in tags {
-            request = request.tags(Tag::builder().key(key).value(value).build());
-        }
-        request.send().await.expect("create secret");
+            .send()
+            .await
+            .expect("create secret");
     }
 }
 
@@ -308,8 +294,7 @@ fn an_unknown_or_unmapped_kind_stops_the_dry_run_with_exit_2_before_any_aws_acce
     );
     assert!(unknown.stdout.is_empty());
 
-    let only_acm = home.path().join("acm.yml");
-    std::fs::write(&only_acm, ACM_ONLY_MAPPING).unwrap();
+    let only_acm = fixtures::copy_into(home.path(), "acm-only.yml");
     let unmapped = run(
         port_aws_sync(home.path())
             .arg("--mapping")
@@ -378,38 +363,6 @@ fn dump_raw_and_kind_need_dry_run() {
 
 // ---------------------------------------------------------------- map on its own
 
-const ACM_ONLY_MAPPING: &str = r#"
-resources:
-  - kind: AWS::ACM::Certificate
-    port:
-      entity:
-        mappings:
-          identifier: .CertificateArn
-          blueprint: '"acmCertificate"'
-"#;
-
-/// Secrets named by a number; `skip-*` is filtered out, a non-numeric name fails to map.
-const NUMBERED_MAPPING: &str = r#"
-resources:
-  - kind: AWS::SecretsManager::Secret
-    selector:
-      query: '.Name | startswith("skip-") | not'
-    port:
-      entity:
-        mappings:
-          identifier: .ARN
-          title: .Name
-          blueprint: '"awsSecret"'
-          properties:
-            generation: .Name | tonumber
-  - kind: Custom::Other
-    port:
-      entity:
-        mappings:
-          identifier: .Id
-          blueprint: '"other"'
-"#;
-
 const KIND: &str = "AWS::SecretsManager::Secret";
 
 fn secret(arn: &str, name: &str) -> String {
@@ -424,8 +377,7 @@ fn entity(arn: &str, name: &str, generation: u64) -> String {
 
 /// `map` with the numbered mapping and a blueprints directory that does not exist.
 fn map_numbered(home: &Path, args: &[&str], stdin: Option<&str>) -> Output {
-    let mapping = home.join("numbered.yml");
-    std::fs::write(&mapping, NUMBERED_MAPPING).unwrap();
+    let mapping = fixtures::copy_into(home, "numbered.yml");
     let mut command = port_aws_sync(home);
     command
         .arg("--mapping")
@@ -541,8 +493,7 @@ fn map_reads_stdin_by_default_and_counts_filtered_items_without_printing_them() 
 #[test]
 fn map_with_a_kind_the_mapping_does_not_map_lists_its_kinds_and_exits_2() {
     let home = tempfile::tempdir().unwrap();
-    let mapping = home.path().join("numbered.yml");
-    std::fs::write(&mapping, NUMBERED_MAPPING).unwrap();
+    let mapping = fixtures::copy_into(home.path(), "numbered.yml");
 
     let output = run(
         port_aws_sync(home.path())
@@ -571,7 +522,7 @@ fn map_configuration_errors_exit_2() {
     let broken = home.path().join("broken.yml");
     std::fs::write(
         &broken,
-        NUMBERED_MAPPING.replace(".Name | tonumber", ".Name | tonumber("),
+        fixtures::read("numbered.yml").replace(".Name | tonumber", ".Name | tonumber("),
     )
     .unwrap();
     let bad_mapping = run(

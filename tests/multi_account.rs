@@ -278,6 +278,26 @@ async fn a_refused_role_and_a_denied_region_are_reported_and_the_rest_is_deliver
         "{}",
         errors[2]
     );
+    // The AWS error codes are values too: STS's for the refused role, the service's
+    // for the denied region.
+    assert_eq!(
+        errors[0].code.as_deref(),
+        Some("AccessDenied"),
+        "{}",
+        errors[0]
+    );
+    assert_eq!(
+        errors[1].code.as_deref(),
+        Some("AccessDenied"),
+        "{}",
+        errors[1]
+    );
+    assert_eq!(
+        errors[2].code.as_deref(),
+        Some("AccessDeniedException"),
+        "{}",
+        errors[2]
+    );
 
     let delivered = [MANAGEMENT.to_owned(), healthy.clone()];
     assert_eq!(

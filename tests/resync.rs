@@ -9,18 +9,18 @@
 mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use aws_sdk_acm::primitives::Blob;
-use aws_sdk_secretsmanager::types::Tag;
 use aws_smithy_types::DateTime;
 use aws_smithy_types::date_time::Format;
 use port_emulator::{Emulator, EmulatorBuilder, Faults, RateLimitHint, RequestRecord, paths};
 use serde_json::{Map, Value, json};
-use support::certs::{KeySpec, self_signed};
+use support::certs::KeySpec;
+use support::fixtures;
 use support::moto::{ACCOUNT_ID, Moto};
+use support::seed;
 
 const MANIFEST_DIR: &str = env!("CARGO_MANIFEST_DIR");
 /// What Port records as `$datasource` for our writes (the default integration identifier).
@@ -148,15 +148,8 @@ async fn acm_client(moto: &Moto, region: &str) -> aws_sdk_acm::Client {
 async fn create_secret(moto: &Moto, region: &str, name: &str, tags: &[(&str, &str)]) -> Seeded {
     let client = secrets_client(moto, region).await;
     let description = format!("the {name} secret");
-    let mut request = client
-        .create_secret()
-        .name(name)
+    let arn = seed::secret(&client, name, "never-synced", tags)
         .description(&description)
-        .secret_string("never-synced");
-    for (k, v) in tags {
-        request = request.tags(Tag::builder().key(*k).value(*v).build());
-    }
-    let arn = request
         .send()
         .await
         .expect("create secret")
@@ -236,34 +229,14 @@ async fn certificate(
 
 async fn import_certificate(moto: &Moto, region: &str, key: KeySpec, domain: &str) -> Seeded {
     let client = acm_client(moto, region).await;
-    let pem = self_signed(key, domain);
-    let arn = client
-        .import_certificate()
-        .certificate(Blob::new(pem.certificate_pem))
-        .private_key(Blob::new(pem.private_key_pem))
-        .send()
-        .await
-        .expect("import certificate")
-        .certificate_arn
-        .expect("imported certificate ARN");
-    let algorithm = match key {
-        KeySpec::EcP256 => "EC_prime256v1".to_owned(),
-        KeySpec::Rsa(bits) => format!("RSA_{bits}"),
-    };
-    certificate(&client, &arn, "IMPORTED", &algorithm).await
+    let arn = seed::import_certificate(&client, key, domain).await;
+    certificate(&client, &arn, "IMPORTED", &key.acm_name()).await
 }
 
 /// An Amazon-issued certificate waiting for validation (moto makes it RSA 2048).
 async fn request_certificate(moto: &Moto, region: &str, domain: &str) -> Seeded {
     let client = acm_client(moto, region).await;
-    let arn = client
-        .request_certificate()
-        .domain_name(domain)
-        .send()
-        .await
-        .expect("request certificate")
-        .certificate_arn
-        .expect("requested certificate ARN");
+    let arn = seed::request_certificate(&client, domain).await;
     certificate(&client, &arn, "AMAZON_ISSUED", "RSA_2048").await
 }
 
@@ -439,18 +412,6 @@ async fn resync(emu: &Emulator, env: Vec<(String, String)>, args: &[&str]) -> Ru
         stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
         requests: emu.requests(),
     }
-}
-
-/// A copy of the shipped mapping with its top-level settings changed by `edit`.
-fn mapping_copy(dir: &Path, edit: impl FnOnce(String) -> String) -> PathBuf {
-    let shipped =
-        std::fs::read_to_string(Path::new(MANIFEST_DIR).join("mapping/port-app-config.yml"))
-            .expect("shipped mapping");
-    let edited = edit(shipped.clone());
-    assert_ne!(edited, shipped, "the edit changed nothing");
-    let path = dir.join("port-app-config.yml");
-    std::fs::write(&path, edited).expect("write the mapping copy");
-    path
 }
 
 // ---------------------------------------------------------------- tests
@@ -942,7 +903,8 @@ async fn deleting_more_than_the_threshold_is_refused_and_says_why() {
     }
     gone.push(request_certificate(&moto, "us-east-1", "gone.example.com").await);
     let dir = tempfile::tempdir().expect("temporary directory");
-    let mapping = mapping_copy(dir.path(), |m| format!("entityDeletionThreshold: 0.5\n{m}"));
+    let mapping =
+        fixtures::edited_mapping(dir.path(), |m| format!("entityDeletionThreshold: 0.5\n{m}"));
     let mapping = mapping.to_str().expect("UTF-8 path");
     let emu = emulator().start().await;
     let env = cli_env(&moto.env("us-east-1"), &emu);
@@ -983,7 +945,7 @@ async fn without_creating_missing_related_entities_accounts_are_written_first() 
         create_secret(&moto, "us-east-1", "db-password", &[]).await,
     ];
     let dir = tempfile::tempdir().expect("temporary directory");
-    let mapping = mapping_copy(dir.path(), |m| {
+    let mapping = fixtures::edited_mapping(dir.path(), |m| {
         m.replace(
             "createMissingRelatedEntities: true",
             "createMissingRelatedEntities: false",

@@ -5,16 +5,16 @@
 //! moto answers ListAccounts outside an organisation with an empty list instead of
 //! AWSOrganizationsNotInUseException; an empty listing falls back too.
 
-use aws_sdk_organizations::config::Region;
 use aws_sdk_organizations::error::SdkError;
 use aws_sdk_organizations::operation::list_accounts::{ListAccountsError, ListAccountsOutput};
 use aws_sdk_organizations::types::{Account, AccountState, AccountStatus};
 use futures::stream::{self, BoxStream, StreamExt};
 
-use super::errors::{ScopeError, describe_sdk_error};
+use super::calls::counted_client;
+use super::errors::{AwsFailure, ScopeError, describe_sdk_error, sdk_failure};
 use super::identity::CallerIdentity;
 use super::raw::RawItem;
-use super::scopes::{AccountContext, page};
+use super::scopes::{AccountContext, ScopePages, page};
 use super::{Kind, Page};
 
 const KIND: Kind = Kind::Account;
@@ -22,16 +22,8 @@ const KIND: Kind = Kind::Account;
 /// Every page of ListAccounts, or the caller's own account as the single item when
 /// the organisation cannot be listed. `region` is the first configured region: the
 /// client's region and the items' `__Region`.
-pub(crate) fn fetch(
-    account: AccountContext,
-    caller: CallerIdentity,
-    region: String,
-) -> BoxStream<'static, Result<Page, ScopeError>> {
-    let config = aws_sdk_organizations::config::Builder::from(&account.config)
-        .region(Region::new(region.clone()))
-        .interceptor(crate::aws::calls::CallCounter)
-        .build();
-    let client = aws_sdk_organizations::Client::from_conf(config);
+pub(crate) fn fetch(account: AccountContext, caller: CallerIdentity, region: String) -> ScopePages {
+    let client = counted_client!(aws_sdk_organizations, &account.config, &region);
     let mut paginator = client.list_accounts().into_paginator().send();
     let listing = Listing {
         pages: stream::poll_fn(move |context| paginator.poll_next(context)).boxed(),
@@ -90,8 +82,8 @@ impl Listing {
             }
             Some(Err(error)) => {
                 self.finished = true;
-                let message = describe_sdk_error("ListAccounts", &error);
-                Some(Err(self.account.scope_error(KIND, None, message)))
+                let failure = sdk_failure("ListAccounts", &error);
+                Some(Err(self.account.scope_error(KIND, None, failure)))
             }
             // A real organisation always lists at least its management account. An
             // empty listing is treated like no organisation, so the caller's account is
@@ -122,16 +114,12 @@ impl Listing {
 pub(crate) async fn list_all(
     config: &aws_types::SdkConfig,
     region: &str,
-) -> Result<Vec<Account>, String> {
-    let config = aws_sdk_organizations::config::Builder::from(config)
-        .region(Region::new(region.to_owned()))
-        .interceptor(crate::aws::calls::CallCounter)
-        .build();
-    let client = aws_sdk_organizations::Client::from_conf(config);
+) -> Result<Vec<Account>, AwsFailure> {
+    let client = counted_client!(aws_sdk_organizations, config, region);
     let mut pages = client.list_accounts().into_paginator().send();
     let mut accounts = Vec::new();
     while let Some(page) = pages.next().await {
-        let page = page.map_err(|error| describe_sdk_error("ListAccounts", &error))?;
+        let page = page.map_err(|error| sdk_failure("ListAccounts", &error))?;
         accounts.extend(page.accounts.unwrap_or_default());
     }
     Ok(accounts)
@@ -152,7 +140,7 @@ pub(crate) fn pages_of(
     listed_by: AccountContext,
     region: String,
     accounts: Vec<Account>,
-) -> BoxStream<'static, Result<Page, ScopeError>> {
+) -> ScopePages {
     const PER_PAGE: usize = 100;
     let chunks: Vec<Vec<Account>> = accounts.chunks(PER_PAGE).map(<[Account]>::to_vec).collect();
     stream::iter(chunks)

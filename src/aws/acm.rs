@@ -1,52 +1,34 @@
 //! `AWS::ACM::Certificate`: ACM ListCertificates, one scope per region.
 
-use aws_sdk_acm::config::Region;
+use aws_sdk_acm::operation::list_certificates::ListCertificatesOutput;
 use aws_sdk_acm::operation::list_certificates::builders::ListCertificatesFluentBuilder;
 use aws_sdk_acm::types::{
     CertificateDetail, CertificateStatus, CertificateSummary, Filters, KeyAlgorithm,
 };
-use futures::stream::{self, BoxStream, StreamExt};
 
-use super::errors::{ScopeError, describe_sdk_error};
+use super::Kind;
+use super::calls::counted_client;
 use super::raw::RawItem;
-use super::scopes::{AccountContext, page};
-use super::{Kind, Page};
+use super::scopes::{AccountContext, ListCall, ScopePages};
 
 const KIND: Kind = Kind::AcmCertificate;
 
 /// ACM's maximum page size: fewer calls against ListCertificates' low rate limit.
 const PAGE_SIZE: i32 = 1000;
 
+/// ListCertificates: its items in AWS's JSON names.
+const LIST: ListCall<ListCertificatesOutput, CertificateSummary> = ListCall {
+    kind: KIND,
+    operation: "ListCertificates",
+    items: |output| output.certificate_summary_list.unwrap_or_default(),
+    item: certificate_item,
+};
+
 /// Every page of certificates in one region of one account.
-pub(crate) fn fetch_region(
-    account: AccountContext,
-    region: String,
-) -> BoxStream<'static, Result<Page, ScopeError>> {
-    let config = aws_sdk_acm::config::Builder::from(&account.config)
-        .region(Region::new(region.clone()))
-        .interceptor(crate::aws::calls::CallCounter)
-        .build();
-    let client = aws_sdk_acm::Client::from_conf(config);
-    let mut pages = list_certificates_request(&client).into_paginator().send();
-    stream::poll_fn(move |context| pages.poll_next(context))
-        .map(move |result| match result {
-            Ok(output) => {
-                let origin = account.origin(KIND, &region);
-                let items = output
-                    .certificate_summary_list
-                    .unwrap_or_default()
-                    .iter()
-                    .map(|summary| origin.wrap(certificate_item(summary)))
-                    .collect();
-                Ok(page(KIND, &account.account_id, &region, items))
-            }
-            Err(error) => Err(account.scope_error(
-                KIND,
-                Some(&region),
-                describe_sdk_error("ListCertificates", &error),
-            )),
-        })
-        .boxed()
+pub(crate) fn fetch_region(account: AccountContext, region: String) -> ScopePages {
+    let client = counted_client!(aws_sdk_acm, &account.config, &region);
+    let mut responses = list_certificates_request(&client).into_paginator().send();
+    LIST.pages(account, region, move |context| responses.poll_next(context))
 }
 
 /// ListCertificates naming every key type and every status: without `Includes.keyTypes`
@@ -224,6 +206,7 @@ pub(crate) fn certificate_detail_item(detail: &CertificateDetail) -> RawItem {
 mod tests {
     use super::*;
     use crate::aws::raw::Origin;
+    use aws_sdk_acm::config::Region;
     use aws_sdk_acm::types::{
         CertificateExport, CertificateKeyPairOrigin, CertificateManagedBy, CertificateType,
         ExtendedKeyUsageName, KeyUsageName, RenewalEligibility,

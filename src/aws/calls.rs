@@ -61,3 +61,17 @@ impl Intercept for CallCounter {
         Ok(())
     }
 }
+
+/// A `$sdk` client (e.g. `aws_sdk_acm`) calling `$region` with `$config`'s credentials,
+/// every attempt counted by [`CallCounter`].
+macro_rules! counted_client {
+    ($sdk:ident, $config:expr, $region:expr) => {
+        $sdk::Client::from_conf(
+            $sdk::config::Builder::from($config)
+                .region($sdk::config::Region::new(String::from($region)))
+                .interceptor($crate::aws::calls::CallCounter)
+                .build(),
+        )
+    };
+}
+pub(crate) use counted_client;

@@ -1,9 +1,9 @@
 //! Who we are: the caller's account and partition, from STS GetCallerIdentity.
 
-use aws_sdk_sts::config::Region;
 use aws_types::SdkConfig;
 
-use super::errors::describe_sdk_error;
+use super::calls::counted_client;
+use super::errors::{AwsFailure, sdk_failure};
 
 /// The identity the configured credentials belong to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,25 +28,27 @@ fn partition_of_arn(arn: &str) -> Option<&str> {
     }
 }
 
-/// Calls STS GetCallerIdentity in `region`. The error is a ready-to-show message.
+/// Calls STS GetCallerIdentity in `region`. The error's message is ready to show.
 pub(crate) async fn get_caller_identity(
     config: &SdkConfig,
     region: &str,
-) -> Result<CallerIdentity, String> {
-    let sts_config = aws_sdk_sts::config::Builder::from(config)
-        .region(Region::new(region.to_owned()))
-        .interceptor(crate::aws::calls::CallCounter)
-        .build();
-    let client = aws_sdk_sts::Client::from_conf(sts_config);
+) -> Result<CallerIdentity, AwsFailure> {
+    let client = counted_client!(aws_sdk_sts, config, region);
     let output = client.get_caller_identity().send().await.map_err(|error| {
-        format!(
-            "could not resolve the caller's account ({})",
-            describe_sdk_error("GetCallerIdentity", &error)
-        )
+        let failure = sdk_failure("GetCallerIdentity", &error);
+        AwsFailure {
+            message: format!(
+                "could not resolve the caller's account ({})",
+                failure.message
+            ),
+            code: failure.code,
+        }
     })?;
     match (output.account, output.arn) {
         (Some(account_id), Some(arn)) => Ok(CallerIdentity { account_id, arn }),
-        _ => Err("could not resolve the caller's account (GetCallerIdentity: response without Account or Arn)".to_owned()),
+        _ => Err(AwsFailure::uncoded(
+            "could not resolve the caller's account (GetCallerIdentity: response without Account or Arn)",
+        )),
     }
 }
 

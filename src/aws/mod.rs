@@ -3,17 +3,25 @@
 //! [`AwsSources::load`] checks the set-up without calling any AWS API;
 //! [`AwsSources::fetch`] then streams pages of raw items (AWS API items as JSON, see
 //! [`raw`]) for one kind, scope by scope.
+//!
+//! A new regional kind is a variant of [`Kind`], a module whose `fetch_region` declares
+//! its List call as a `scopes::ListCall`, and one entry in `listers`.
 
+mod account_plan;
 mod accounts;
 mod acm;
+mod assumed_roles;
 mod cached_credentials;
 pub mod calls;
 mod errors;
+mod fanout;
 mod identity;
+mod listers;
 pub mod lookup;
 pub mod raw;
 pub mod regions;
 mod scopes;
+mod sdk_setup;
 mod secrets;
 mod settings;
 mod sources;
@@ -21,10 +29,11 @@ mod sources;
 pub(crate) use errors::describe_sdk_error;
 pub use errors::{AwsSetupError, ScopeError};
 pub use identity::CallerIdentity;
+pub use sdk_setup::CREDENTIALS_CHECK_TIMEOUT;
 pub use settings::{
     AccountStrategy, AwsSettings, account_of_role_arn, parse_region_list, role_arn,
 };
-pub use sources::{AwsSources, CREDENTIALS_CHECK_TIMEOUT, RegionFilter, every_region};
+pub use sources::{AwsSources, RegionFilter, every_region};
 
 /// Kinds we sync; as_str() gives the Ocean kind name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -50,9 +59,10 @@ impl Kind {
         Kind::ALL.into_iter().find(|kind| kind.as_str() == name)
     }
 
-    /// Accounts are listed once per resync; the other kinds once per region.
+    /// Accounts are listed once per resync; the other kinds once per region, each by
+    /// its lister in `listers`.
     pub fn is_regional(self) -> bool {
-        !matches!(self, Kind::Account)
+        listers::region_lister(self).is_some()
     }
 }
 

@@ -26,13 +26,9 @@ pub fn is_valid_region_name(name: &str) -> bool {
 pub(crate) async fn enabled_regions(
     config: &aws_types::SdkConfig,
     home_region: &str,
-) -> Result<Vec<String>, String> {
+) -> Result<Vec<String>, super::errors::AwsFailure> {
     use aws_sdk_account::types::RegionOptStatus;
-    let config = aws_sdk_account::config::Builder::from(config)
-        .region(aws_sdk_account::config::Region::new(home_region.to_owned()))
-        .interceptor(crate::aws::calls::CallCounter)
-        .build();
-    let client = aws_sdk_account::Client::from_conf(config);
+    let client = super::calls::counted_client!(aws_sdk_account, config, home_region);
     let mut pages = client
         .list_regions()
         .region_opt_status_contains(RegionOptStatus::Enabled)
@@ -41,8 +37,7 @@ pub(crate) async fn enabled_regions(
         .send();
     let mut names = Vec::new();
     while let Some(page) = pages.next().await {
-        let page =
-            page.map_err(|error| super::errors::describe_sdk_error("ListRegions", &error))?;
+        let page = page.map_err(|error| super::errors::sdk_failure("ListRegions", &error))?;
         names.extend(enabled_region_names(page.regions()));
     }
     names.sort();

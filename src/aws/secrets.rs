@@ -5,58 +5,40 @@
 
 use std::collections::BTreeMap;
 
-use aws_sdk_secretsmanager::config::Region;
+use aws_sdk_secretsmanager::operation::list_secrets::ListSecretsOutput;
 use aws_sdk_secretsmanager::types::{
     ExternalSecretRotationMetadataItem, RotationRulesType, SecretListEntry, Tag,
 };
-use futures::stream::{self, BoxStream, StreamExt};
 use serde_json::{Map, Value};
 
-use super::errors::{ScopeError, describe_sdk_error};
+use super::Kind;
+use super::calls::counted_client;
 use super::raw::RawItem;
-use super::scopes::{AccountContext, page};
-use super::{Kind, Page};
+use super::scopes::{AccountContext, ListCall, ScopePages};
 
 const KIND: Kind = Kind::Secret;
 
 /// ListSecrets' maximum page size.
 const PAGE_SIZE: i32 = 100;
 
+/// ListSecrets: its items in AWS's JSON names.
+const LIST: ListCall<ListSecretsOutput, SecretListEntry> = ListCall {
+    kind: KIND,
+    operation: "ListSecrets",
+    items: |output| output.secret_list.unwrap_or_default(),
+    item: secret_item,
+};
+
 /// Every page of secrets in one region of one account. Secrets scheduled for deletion
 /// are left out (IncludePlannedDeletion stays false): they are on their way out.
-pub(crate) fn fetch_region(
-    account: AccountContext,
-    region: String,
-) -> BoxStream<'static, Result<Page, ScopeError>> {
-    let config = aws_sdk_secretsmanager::config::Builder::from(&account.config)
-        .region(Region::new(region.clone()))
-        .interceptor(crate::aws::calls::CallCounter)
-        .build();
-    let client = aws_sdk_secretsmanager::Client::from_conf(config);
-    let mut pages = client
+pub(crate) fn fetch_region(account: AccountContext, region: String) -> ScopePages {
+    let client = counted_client!(aws_sdk_secretsmanager, &account.config, &region);
+    let mut responses = client
         .list_secrets()
         .max_results(PAGE_SIZE)
         .into_paginator()
         .send();
-    stream::poll_fn(move |context| pages.poll_next(context))
-        .map(move |result| match result {
-            Ok(output) => {
-                let origin = account.origin(KIND, &region);
-                let items = output
-                    .secret_list
-                    .unwrap_or_default()
-                    .iter()
-                    .map(|entry| origin.wrap(secret_item(entry)))
-                    .collect();
-                Ok(page(KIND, &account.account_id, &region, items))
-            }
-            Err(error) => Err(account.scope_error(
-                KIND,
-                Some(&region),
-                describe_sdk_error("ListSecrets", &error),
-            )),
-        })
-        .boxed()
+    LIST.pages(account, region, move |context| responses.poll_next(context))
 }
 
 /// One secret as AWS's ListSecrets JSON names it.

@@ -11,6 +11,16 @@ pub enum KeySpec {
     Rsa(u32),
 }
 
+impl KeySpec {
+    /// ACM's name of the key algorithm (`KeyAlgorithm`).
+    pub fn acm_name(self) -> String {
+        match self {
+            KeySpec::EcP256 => "EC_prime256v1".to_owned(),
+            KeySpec::Rsa(bits) => format!("RSA_{bits}"),
+        }
+    }
+}
+
 /// A PEM certificate and its unencrypted PEM private key.
 pub struct SelfSigned {
     pub certificate_pem: Vec<u8>,

@@ -4,8 +4,10 @@
 
 pub mod aws_proxy;
 pub mod certs;
+pub mod fixtures;
 pub mod measure;
 pub mod moto;
 pub mod org;
 pub mod port_action;
+pub mod seed;
 pub mod service;

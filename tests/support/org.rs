@@ -5,17 +5,12 @@
 //! the account of the role ARN, so each member is seeded through its own assumed-role
 //! credentials and can be read back through the `organization` strategy.
 
-use aws_sdk_acm::primitives::Blob;
 use aws_sdk_sts::config::Credentials;
 use aws_types::SdkConfig;
-use futures::StreamExt;
 
 use super::certs::{KeySpec, self_signed};
 use super::moto::{ACCOUNT_ID as MANAGEMENT, Moto};
-
-/// Seeding requests in flight at once: moto answers several at a time, and seeding
-/// thousands of secrets one by one takes minutes.
-const SEED_CONCURRENCY: usize = 16;
+use super::seed;
 
 /// What to create.
 #[derive(Debug, Clone)]
@@ -60,29 +55,11 @@ pub async fn organization(regions: &[&str], secrets: usize) -> Org {
 pub async fn seed(spec: &OrgSpec) -> Org {
     let moto = Moto::start();
     let management = moto.sdk_config("us-east-1").await;
-    let client = aws_sdk_organizations::Client::new(&management);
-    client
-        .create_organization()
-        .feature_set(aws_sdk_organizations::types::OrganizationFeatureSet::All)
-        .send()
+    let members = seed::create_organization(&management, &seed::member_names(spec.members))
         .await
-        .expect("create organization");
-    let mut members = Vec::new();
-    for n in 0..spec.members {
-        let created = client
-            .create_account()
-            .account_name(format!("member-{n}"))
-            .email(format!("member-{n}@example.com"))
-            .send()
-            .await
-            .expect("create account");
-        members.push(
-            created
-                .create_account_status
-                .and_then(|status| status.account_id)
-                .expect("moto creates accounts at once"),
-        );
-    }
+        .into_iter()
+        .map(|member| member.id)
+        .collect();
     let org = Org { moto, members };
     let certificate =
         (spec.certificates > 0).then(|| self_signed(KeySpec::Rsa(2048), "multi.example.com"));
@@ -92,32 +69,17 @@ pub async fn seed(spec: &OrgSpec) -> Org {
             if let Some(certificate) = &certificate {
                 let acm = aws_sdk_acm::Client::new(&config);
                 for _ in 0..spec.certificates {
-                    acm.import_certificate()
-                        .certificate(Blob::new(certificate.certificate_pem.clone()))
-                        .private_key(Blob::new(certificate.private_key_pem.clone()))
-                        .send()
-                        .await
-                        .expect("import certificate");
+                    seed::import(&acm, certificate).await;
                 }
             }
-            let secrets = aws_sdk_secretsmanager::Client::new(&config);
-            let secrets = &secrets;
-            futures::stream::iter(0..spec.secrets)
-                .map(|n| {
-                    let name = format!("app/{account}/{region}/{n}");
-                    async move {
-                        secrets
-                            .create_secret()
-                            .name(name)
-                            .secret_string("never read")
-                            .send()
-                            .await
-                            .expect("create secret");
-                    }
-                })
-                .buffer_unordered(SEED_CONCURRENCY)
-                .collect::<()>()
-                .await;
+            let secrets = &aws_sdk_secretsmanager::Client::new(&config);
+            seed::in_parallel(0..spec.secrets, |n| {
+                let name = format!("app/{account}/{region}/{n}");
+                async move {
+                    seed::create_secret(secrets, &name, "never read").await;
+                }
+            })
+            .await;
         }
     }
     org
