@@ -378,7 +378,8 @@ mod tests {
             kind: crate::aws::Kind::Secret,
             account_id: String::new(),
             region: Some("eu-west-1".into()),
-            message: "AccessDenied".into(),
+            message: "ListSecrets: AccessDeniedException: not allowed".into(),
+            code: Some("AccessDeniedException".into()),
         });
         let failed = plan_deletion(&observed, &desired, std::slice::from_ref(&denied), 0.9);
         assert_eq!(
@@ -388,7 +389,7 @@ mod tests {
         let Deletion::Skipped(why) = failed else {
             unreachable!()
         };
-        assert!(why.to_string().contains("AccessDenied"), "{why}");
+        assert!(why.to_string().contains("AccessDeniedException"), "{why}");
         let share = plan_deletion(&observed, &desired, &[], 0.9);
         assert_eq!(
             share,
