@@ -17,12 +17,7 @@ pub async fn probe(
     bootstrap: bool,
 ) -> Result<(), PortError> {
     if bootstrap {
-        let wanted: Vec<_> = blueprints.by_id.values().map(|b| b.json.clone()).collect();
-        let ensured = port.ensure_blueprints(&wanted).await?;
-        if !ensured.created.is_empty() {
-            tracing::info!(created = ?ensured.created, "created blueprints missing in Port");
-        }
-        return Ok(());
+        return crate::sync::resync::ensure_blueprints(port, blueprints).await;
     }
     let probe = blueprints
         .by_id

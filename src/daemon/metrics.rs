@@ -59,7 +59,7 @@ mod help {
     pub const LAST_RESYNC: &str = "When the last resync finished, whatever its result (Unix time)";
     pub const ENTITIES: &str = "Entities by blueprint and phase (in_port, mapped, unchanged, created, updated, failed, deleted), summed over resyncs";
     pub const ITEMS: &str = "Raw AWS items by kind and phase (fetched, mapped: entities produced, filtered, skipped, failed)";
-    pub const SCOPES: &str = "AWS fetch scopes (kind x account x region) by result (ok, error)";
+    pub const SCOPES: &str = "AWS fetch scopes (kind x account x region) by result (ok, error; errors by AWS error code, none when AWS gave no code)";
     pub const AWS_REQUESTS: &str = "AWS API attempts by service, operation and HTTP status (network_error: no response), retries included; the credentials provider's AssumeRole calls are not counted";
     pub const PORT_REQUESTS: &str = "Port API attempts by operation and HTTP status (network_error: no response), retries included";
     pub const RETRIES: &str = "Port requests repeated after a retryable failure";
@@ -206,12 +206,18 @@ impl Metrics {
                     ("result", "ok".to_owned()),
                 ])
                 .inc_by(scopes);
+        }
+        for scope in &report.extraction.scope_errors {
             self.aws_scopes
                 .get_or_create(&vec![
-                    ("kind", kind.as_str().to_owned()),
+                    ("kind", scope.kind.as_str().to_owned()),
                     ("result", "error".to_owned()),
+                    (
+                        "code",
+                        scope.code.clone().unwrap_or_else(|| "none".to_owned()),
+                    ),
                 ])
-                .inc_by(summary.failed_scopes as u64);
+                .inc();
         }
     }
 
@@ -282,6 +288,28 @@ impl Metrics {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn failed_scopes_are_counted_by_their_aws_error_code() {
+        let metrics = Metrics::new();
+        let mut report = ResyncReport::default();
+        report.extraction.scope_errors.push(crate::aws::ScopeError {
+            kind: crate::aws::Kind::Secret,
+            account_id: "222222222222".into(),
+            region: Some("eu-west-1".into()),
+            message: "ListSecrets: AccessDeniedException: no".into(),
+            code: Some("AccessDeniedException".into()),
+        });
+        metrics.resync_finished(ResyncResult::Failure, 1.0, 0.0, Some(&report));
+        let text = metrics.render();
+        assert!(
+            text.contains(
+                "port_aws_sync_aws_scopes_total{kind=\"AWS::SecretsManager::Secret\",result=\"error\",code=\"AccessDeniedException\"} 1"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("port_aws_sync_resyncs_total{result=\"failure\"} 1"), "{text}");
+    }
 
     #[test]
     fn port_stats_are_added_as_deltas() {

@@ -94,21 +94,9 @@ impl Resync<'_> {
     }
 
     async fn ensure_blueprints(&self) -> Result<(), ResyncError> {
-        let wanted: Vec<_> = self
-            .blueprints
-            .by_id
-            .values()
-            .map(|b| b.json.clone())
-            .collect();
-        let ensured = self
-            .port
-            .ensure_blueprints(&wanted)
+        ensure_blueprints(self.port, self.blueprints)
             .await
-            .map_err(ResyncError::Blueprints)?;
-        if !ensured.created.is_empty() {
-            tracing::info!(created = ?ensured.created, "created blueprints missing in Port");
-        }
-        Ok(())
+            .map_err(ResyncError::Blueprints)
     }
 
     /// Blueprints the mapping writes to, known before any item is mapped.
@@ -248,6 +236,20 @@ impl Resync<'_> {
             }
         }
     }
+}
+
+/// Creates the blueprints missing in Port (Ocean's initializePortResources); existing ones
+/// are never changed.
+pub async fn ensure_blueprints(
+    port: &PortClient,
+    blueprints: &Blueprints,
+) -> Result<(), PortError> {
+    let wanted: Vec<_> = blueprints.by_id.values().map(|b| b.json.clone()).collect();
+    let ensured = port.ensure_blueprints(&wanted).await?;
+    if !ensured.created.is_empty() {
+        tracing::info!(created = ?ensured.created, "created blueprints missing in Port");
+    }
+    Ok(())
 }
 
 /// What this resync did not do completely: the scopes, items and writes that failed.
