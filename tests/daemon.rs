@@ -401,6 +401,45 @@ fn bad_settings_exit_2_naming_the_setting_and_value() {
     );
 }
 
+#[test]
+fn config_file_precedence_and_the_setting_at_fault() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("daemon.yml");
+    std::fs::write(&file, "MAPPING_FILE: from-the-config-file.yml\n").unwrap();
+    let config = file.to_str().unwrap();
+    // The file's mapping is used when no flag names one...
+    let (code, stderr) = run_with(&[], &["--config", config]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("from-the-config-file.yml"), "{stderr}");
+    // ...and an explicit --mapping wins, even when it names the default path.
+    let (code, stderr) = run_with(
+        &[],
+        &[
+            "--config",
+            config,
+            "--mapping",
+            "mapping/port-app-config.yml",
+        ],
+    );
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(!stderr.contains("from-the-config-file.yml"), "{stderr}");
+
+    // The multi-account settings belong in a config file too, and a bad one is named as it is.
+    std::fs::write(
+        &file,
+        "ACCOUNT_STRATEGY: everything\nACCOUNT_READ_ROLE_NAME: reader\n",
+    )
+    .unwrap();
+    let (code, stderr) = run_with(&[], &["--config", config]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("ACCOUNT_STRATEGY") && stderr.contains("everything"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("AWS_REGION_CONCURRENCY"), "{stderr}");
+    assert!(!stderr.contains("CONFIG_FILE"), "{stderr}");
+}
+
 /// VmRSS, RssAnon (heap, stacks) and RssFile (mapped binary and libraries), KiB.
 fn rss_kib(pid: u32) -> [u64; 3] {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc status");

@@ -308,7 +308,10 @@ mod tests {
             ),
             "{text}"
         );
-        assert!(text.contains("port_aws_sync_resyncs_total{result=\"failure\"} 1"), "{text}");
+        assert!(
+            text.contains("port_aws_sync_resyncs_total{result=\"failure\"} 1"),
+            "{text}"
+        );
     }
 
     #[test]
