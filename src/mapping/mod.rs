@@ -4,6 +4,7 @@
 
 pub mod compiled;
 pub mod config;
+pub mod items;
 pub mod jq;
 pub mod transform;
 

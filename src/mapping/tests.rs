@@ -337,3 +337,47 @@ fn each_resource_maps_only_the_regions_its_region_policy_allows() {
     assert_eq!(ids, ["eu-1", "not-eu-2", "eu-3", "not-eu-3"]);
     assert_eq!(transformer.stats()["K"].filtered, 2);
 }
+
+#[test]
+fn items_to_parse_removes_the_array_and_takes_a_custom_name() {
+    let resource = |extra: &str| {
+        mapping(&format!(
+            r#"
+  - kind: K
+    port:
+      itemsToParse: .Spec.Tags
+{extra}
+      entity:
+        mappings:
+          identifier: .Id + "/" + .tag.Key
+          blueprint: '"tag"'
+          properties:
+            parent: .
+"#
+        ))
+    };
+    let item = json!({"Id": "x", "Spec": {"Tags": [{"Key": "k1"}, {"Key": "k2"}], "Other": 1}});
+    // Default name `item`, array removed from the record each element sees.
+    let m = resource("");
+    let (entities, _, _) = run(&m, "K", std::slice::from_ref(&item));
+    assert_eq!(
+        entities[0]["properties"]["parent"],
+        json!({"Id": "x", "Spec": {"Other": 1}, "item": {"Key": "k1"}})
+    );
+    let m = resource("      itemsToParseName: tag");
+    let (entities, failures, _) = run(&m, "K", std::slice::from_ref(&item));
+    assert!(failures.is_empty(), "{failures:?}");
+    assert_eq!(entities.len(), 2);
+    assert_eq!(entities[1]["identifier"], "x/k2");
+    assert_eq!(
+        entities[1]["properties"]["parent"],
+        json!({"Id": "x", "Spec": {"Other": 1}, "tag": {"Key": "k2"}})
+    );
+    // itemsToParseTopLevelTransform: false keeps the array.
+    let m = resource("      itemsToParseName: tag\n      itemsToParseTopLevelTransform: false");
+    let (entities, _, _) = run(&m, "K", &[item]);
+    assert_eq!(
+        entities[0]["properties"]["parent"]["Spec"]["Tags"],
+        json!([{"Key": "k1"}, {"Key": "k2"}])
+    );
+}

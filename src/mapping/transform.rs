@@ -3,12 +3,11 @@
 use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 
-use jaq_json::Val;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::compiled::{Field, Mapping, Resource};
-use super::jq::{self, Globals, Item};
+use super::jq::{Globals, Item};
 use crate::entity::Entity;
 
 /// What happened to the items of one kind.
@@ -116,13 +115,22 @@ impl<'m> Transformer<'m> {
             }
             match &resource.items_to_parse {
                 None => self.map_one(resource, &item, on),
-                Some(expr) => match expand_items(resource, expr, item.as_val(), &self.globals) {
+                Some(items) => match items.expand(item.as_val(), &self.globals) {
                     Ok(inputs) => {
                         for input in inputs {
                             self.map_one(resource, &Item::val(input), on);
                         }
                     }
-                    Err(failure) => self.fail(resource, failure, on),
+                    Err(error) => {
+                        let failure = ItemFailure {
+                            resource: resource.label(),
+                            field: "port.itemsToParse".to_owned(),
+                            expression: items.expr.source().to_owned(),
+                            message: error.0,
+                            identifier: None,
+                        };
+                        self.fail(resource, failure, on)
+                    }
                 },
             }
         }
@@ -291,45 +299,6 @@ impl FieldEval<'_> {
     fn optional_text(&self, field: Option<&Field>) -> Result<Option<String>, ItemFailure> {
         field.map_or(Ok(None), |f| self.text(f))
     }
-}
-
-/// `itemsToParse`: each element of the array becomes `.item` on a copy of the raw item.
-fn expand_items(
-    resource: &Resource,
-    expr: &jq::Expr,
-    item: &Val,
-    globals: &Globals,
-) -> Result<Vec<Val>, ItemFailure> {
-    let failure = |message: String| ItemFailure {
-        resource: resource.label(),
-        field: "port.itemsToParse".to_owned(),
-        expression: expr.source().to_owned(),
-        message,
-        identifier: None,
-    };
-    let Val::Obj(base) = item else {
-        return Err(failure("the raw item is not an object".to_owned()));
-    };
-    let elements = match expr.first(item, globals) {
-        Ok(Some(Val::Arr(elements))) => elements,
-        Ok(None | Some(Val::Null)) => return Ok(Vec::new()),
-        Ok(Some(other)) => {
-            return Err(failure(format!(
-                "itemsToParse must yield an array, got {}",
-                short_json(&jq::to_json(&other))
-            )));
-        }
-        Err(e) => return Err(failure(e.0)),
-    };
-    let key = Val::from("item".to_owned());
-    Ok(elements
-        .iter()
-        .map(|element| {
-            let mut copy = (**base).clone();
-            copy.insert(key.clone(), element.clone());
-            Val::obj(copy)
-        })
-        .collect())
 }
 
 fn short_json(v: &Value) -> String {
