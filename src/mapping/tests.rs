@@ -381,3 +381,29 @@ fn items_to_parse_removes_the_array_and_takes_a_custom_name() {
         json!([{"Key": "k1"}, {"Key": "k2"}])
     );
 }
+
+#[test]
+fn an_empty_identifier_or_blueprint_is_skipped_like_null_and_counted() {
+    // Ocean writes an entity only when identifier and blueprint are truthy: "" is skipped.
+    let mapping = mapping(
+        r#"
+  - kind: K
+    port:
+      entity:
+        mappings:
+          identifier: .id
+          blueprint: .bp
+"#,
+    );
+    let items = [
+        json!({"id": "a", "bp": "b"}),
+        json!({"id": "", "bp": "b"}),
+        json!({"id": "c", "bp": ""}),
+    ];
+    let (entities, failures, transformer) = run(&mapping, "K", &items);
+    assert!(failures.is_empty(), "{failures:?}");
+    let ids: Vec<_> = entities.iter().map(|e| e["identifier"].clone()).collect();
+    assert_eq!(ids, [json!("a")]);
+    let stats = &transformer.stats()["K"];
+    assert_eq!((stats.entities, stats.skipped, stats.failed), (1, 2, 0));
+}

@@ -19,7 +19,7 @@ pub struct KindStats {
     pub entities: u64,
     /// Items a selector dropped.
     pub filtered: u64,
-    /// Items skipped because identifier or blueprint mapped to null.
+    /// Items skipped because identifier or blueprint mapped to null or to "".
     pub skipped: u64,
     /// Items a resource could not map (selector, itemsToParse or field error).
     pub failed: u64,
@@ -184,7 +184,8 @@ impl<'m> Transformer<'m> {
         }
     }
 
-    /// Builds the entity, or `None` when identifier or blueprint is null (Ocean skips those).
+    /// Builds the entity, or `None` when identifier or blueprint is null or "" (Ocean skips
+    /// those).
     fn build(
         &mut self,
         resource: &Resource,
@@ -196,11 +197,11 @@ impl<'m> Transformer<'m> {
             globals: &self.globals,
             identifier: None,
         };
-        let Some(identifier) = eval.text(&resource.identifier)? else {
+        let Some(identifier) = eval.text(&resource.identifier)?.filter(|s| !s.is_empty()) else {
             return Ok(None);
         };
         eval.identifier = Some(identifier.clone());
-        let Some(blueprint) = eval.text(&resource.blueprint)? else {
+        let Some(blueprint) = eval.text(&resource.blueprint)?.filter(|s| !s.is_empty()) else {
             return Ok(None);
         };
         let title = eval.optional_text(resource.title.as_ref())?;
