@@ -91,7 +91,7 @@ impl Metrics {
         let items = Family::<Labels, Counter>::default();
         registry.register(
             "aws_items",
-            "Raw AWS items by kind and phase (fetched, mapped: entities produced, filtered, skipped, failed)",
+            "Raw AWS items by kind and phase (fetched, mapped: entities produced, filtered, skipped, failed; field_errors: field values written as null because their expression failed)",
             items.clone(),
         );
         let aws_scopes = Family::<Labels, Counter>::default();
@@ -209,6 +209,7 @@ impl Metrics {
                 ("filtered", s.filtered),
                 ("skipped", s.skipped),
                 ("failed", s.failed),
+                ("field_errors", s.field_errors),
             ] {
                 self.items
                     .get_or_create(&vec![
@@ -323,5 +324,25 @@ mod tests {
             "port_aws_sync_port_requests_total{operation=\"search_entities\",status=\"network_error\"} 2"
         ));
         assert!(text.contains("port_aws_sync_port_retries_total 1"));
+    }
+
+    #[test]
+    fn field_errors_are_counted_by_kind() {
+        let metrics = Metrics::new();
+        let mut report = ResyncReport::default();
+        let summary = report
+            .extraction
+            .kinds
+            .entry(crate::aws::Kind::AcmCertificate)
+            .or_default();
+        summary.stats.field_errors = 2;
+        metrics.resync_finished("success", 1.0, 1.0, Some(&report));
+        let text = metrics.render();
+        assert!(
+            text.contains(
+                "port_aws_sync_aws_items_total{kind=\"AWS::ACM::Certificate\",phase=\"field_errors\"} 2"
+            ),
+            "{text}"
+        );
     }
 }

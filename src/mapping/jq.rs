@@ -576,7 +576,10 @@ mod tests {
             (r#""it's " + .org"#, json!("it's port")),
             (r#".q == "it's""#, json!(true)),
             // Interpolated code is code again, where `'` starts a string.
-            (r#""\(.org + '-' + (.repo | ascii_upcase))'s""#, json!("port-OCEAN's")),
+            (
+                r#""\(.org + '-' + (.repo | ascii_upcase))'s""#,
+                json!("port-OCEAN's"),
+            ),
             ("[.org, 'x'] | join(',')", json!("port,x")),
         ];
         for (expr, expected) in cases {
@@ -590,9 +593,15 @@ mod tests {
 
     #[test]
     fn single_quote_rewrite_leaves_other_text_alone() {
-        assert_eq!(single_quotes_to_jq(".a | ascii_downcase"), ".a | ascii_downcase");
+        assert_eq!(
+            single_quotes_to_jq(".a | ascii_downcase"),
+            ".a | ascii_downcase"
+        );
         assert_eq!(single_quotes_to_jq(r#"."it's""#), r#"."it's""#);
-        assert_eq!(single_quotes_to_jq(".a # it's a comment"), ".a # it's a comment");
+        assert_eq!(
+            single_quotes_to_jq(".a # it's a comment"),
+            ".a # it's a comment"
+        );
         assert_eq!(single_quotes_to_jq(".a + 'b'"), r#".a + "b""#);
         // An unterminated single quote is left for jaq to report as a syntax error.
         assert_eq!(single_quotes_to_jq(".a + 'b"), ".a + 'b");

@@ -9,7 +9,7 @@ pub mod jq;
 pub mod transform;
 
 pub use compiled::{Mapping, MappingError, Resource};
-pub use transform::{ItemFailure, KindStats, Outcome, Transformer};
+pub use transform::{FieldError, ItemFailure, KindStats, Outcome, Transformer};
 
 #[cfg(test)]
 mod tests;
