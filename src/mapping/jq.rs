@@ -8,7 +8,7 @@ use jaq_core::{Compiler, Ctx, Vars, data};
 use jaq_json::Val;
 use serde_json::Value;
 
-type Data = data::JustLut<Val>;
+pub(super) type Data = data::JustLut<Val>;
 type Filter = jaq_core::Filter<Data>;
 
 /// A compiled jq expression together with its source text, for error messages.
@@ -149,10 +149,12 @@ impl Expr {
         let source: &str = &rewritten;
         let defs = jaq_core::defs()
             .chain(jaq_std::defs())
-            .chain(jaq_json::defs());
+            .chain(jaq_json::defs())
+            .chain(super::jq_builtins::defs());
         let funs = jaq_core::funs()
             .chain(jaq_std::funs())
-            .chain(jaq_json::funs());
+            .chain(jaq_json::funs())
+            .chain(super::jq_builtins::funs());
         let arena = Arena::default();
         let loader = Loader::new(defs);
         let modules = loader

@@ -6,6 +6,7 @@ pub mod compiled;
 pub mod config;
 pub mod items;
 pub mod jq;
+mod jq_builtins;
 pub mod transform;
 
 pub use compiled::{Mapping, MappingError, Resource};
