@@ -422,6 +422,12 @@ fn a_failing_field_is_null_the_entity_is_written_and_the_field_reported_once() {
         (stats.entities, stats.failed, stats.field_errors),
         (3, 0, 7)
     );
+    // Reported as failed fields, not again as fields that mapped to null.
+    assert!(
+        transformer.null_fields().is_empty(),
+        "{:?}",
+        transformer.null_fields()
+    );
 }
 
 #[test]

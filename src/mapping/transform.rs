@@ -270,6 +270,8 @@ impl<'m> Transformer<'m> {
             relations.insert(key.clone(), value);
         }
         let errors = std::mem::take(&mut eval.errors);
+        // A field that failed is reported as such, not also as one that mapped to null.
+        nulls.retain(|name| !errors.iter().any(|(field, _)| &field.name == *name));
         for (field, message) in errors {
             self.report_field_error(resource, field, message, &identifier);
         }
