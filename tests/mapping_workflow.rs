@@ -388,17 +388,14 @@ fn map_numbered(home: &Path, args: &[&str], stdin: Option<&str>) -> Output {
 }
 
 #[test]
-fn map_names_the_line_and_expression_of_a_jq_error_and_maps_the_other_lines() {
+fn map_names_the_line_and_expression_of_an_item_failure_and_maps_the_other_lines() {
     let home = tempfile::tempdir().unwrap();
     let input = home.path().join("secrets.ndjson");
+    // An identifier that is not a string fails the item (a failing property would not).
+    let bad = serde_json::json!({"ARN": ["arn:x"], "Name": "2", "__Kind": KIND}).to_string();
     std::fs::write(
         &input,
-        [
-            secret("arn:1", "1"),
-            secret("arn:x", "not-a-number"),
-            secret("arn:3", "3"),
-        ]
-        .join("\n"),
+        [secret("arn:1", "1"), bad, secret("arn:3", "3")].join("\n"),
     )
     .unwrap();
 
@@ -414,19 +411,79 @@ fn map_names_the_line_and_expression_of_a_jq_error_and_maps_the_other_lines() {
         .lines()
         .find(|l| l.starts_with("error:"))
         .unwrap_or_else(|| panic!("no error line: {errors}"));
-    assert!(
-        error_line.starts_with(&format!(
+    assert_eq!(
+        error_line,
+        format!(
             "error: {} line 2: resources[0] (AWS::SecretsManager::Secret), field \
+             `identifier`, expression `.ARN`: expected a string, got [\"arn:x\"]",
+            input.display()
+        ),
+        "{errors}"
+    );
+    assert!(
+        errors.ends_with(&format!(
+            "map {KIND}: 3 items, 2 entities, 0 filtered out, 0 skipped \
+             (no identifier or blueprint), 1 failed, 0 bad line(s)\n"
+        )),
+        "{errors}"
+    );
+}
+
+#[test]
+fn map_writes_a_failing_property_as_null_and_reports_the_field_once() {
+    let home = tempfile::tempdir().unwrap();
+    let input = home.path().join("secrets.ndjson");
+    std::fs::write(
+        &input,
+        [
+            secret("arn:1", "1"),
+            secret("arn:x", "not-a-number"),
+            secret("arn:y", "nor-this"),
+        ]
+        .join("\n"),
+    )
+    .unwrap();
+
+    let output = map_numbered(home.path(), &["--input", input.to_str().unwrap()], None);
+
+    // As in Ocean: the entity is written with the field null; the run is not a failure.
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    let null_generation = |arn: &str, name: &str| {
+        format!(
+            r#"{{"identifier":"{arn}","blueprint":"awsSecret","title":"{name}","properties":{{"generation":null}},"relations":{{}}}}"#
+        )
+    };
+    assert_eq!(
+        stdout_lines(&output),
+        [
+            entity("arn:1", "1", 1),
+            null_generation("arn:x", "not-a-number"),
+            null_generation("arn:y", "nor-this"),
+        ]
+    );
+    let errors = stderr(&output);
+    let warnings: Vec<&str> = errors
+        .lines()
+        .filter(|l| l.starts_with("warning:"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{errors}");
+    assert!(
+        warnings[0].starts_with(&format!(
+            "warning: {}: resources[0] (AWS::SecretsManager::Secret), field \
              `properties.generation`, expression `.Name | tonumber`: ",
             input.display()
         )),
         "{errors}"
     );
-    assert!(error_line.ends_with("(entity arn:x)"), "{errors}");
+    assert!(
+        warnings[0].ends_with("(on 2 item(s), e.g. entity arn:x; written as null)"),
+        "{errors}"
+    );
+    assert!(!errors.contains("error:"), "{errors}");
     assert!(
         errors.ends_with(&format!(
-            "map {KIND}: 3 items, 2 entities, 0 filtered out, 0 skipped \
-             (no identifier or blueprint), 1 failed, 0 bad line(s)\n"
+            "map {KIND}: 3 items, 3 entities, 0 filtered out, 0 skipped \
+             (no identifier or blueprint), 0 failed, 0 bad line(s)\n"
         )),
         "{errors}"
     );

@@ -1021,3 +1021,101 @@ async fn credentials_port_refuses_exit_2_with_nothing_written() {
         run.requests
     );
 }
+
+/// A mapping written the way Port's docs and Ocean's integrations write them: single-quoted jq
+/// strings, `IN`, `itemsToParse` with `itemsToParseName`, and a property that fails on some
+/// items. Ocean writes one entity per selected tag, without the tag list in the record each
+/// sees, and the failing property as null.
+const OCEAN_STYLE_MAPPING: &str = r#"
+resources:
+  - kind: AWS::SecretsManager::Secret
+    selector:
+      query: .tag.Key | IN("team", "env")
+    port:
+      itemsToParse: .Tags
+      itemsToParseName: tag
+      entity:
+        mappings:
+          identifier: .Name + '/' + .tag.Key
+          title: .tag.Key + '=' + .tag.Value
+          blueprint: "'awsSecret'"
+          properties:
+            description: if has("Tags") then 'the tag list is still there' else 'tag ' + .tag.Key + ' of ' + .Name end
+            region: .__Region
+            arn: .ARN
+            tags: '{(.tag.Key): .tag.Value}'
+            kmsKeyId: .tag.Value | if . == "prod" then error("not this one") else 'key-' + . end
+          relations:
+            account: .__AccountId
+"#;
+
+#[tokio::test]
+async fn an_ocean_style_mapping_is_synced_as_ocean_maps_it() {
+    let moto = Moto::start();
+    let secret = create_secret(
+        &moto,
+        "us-east-1",
+        "db-password",
+        &[("team", "payments"), ("env", "prod"), ("cost", "x")],
+    )
+    .await;
+    let arn = secret.content["properties"]["arn"].clone();
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let mapping = dir.path().join("ocean-style.yml");
+    std::fs::write(&mapping, OCEAN_STYLE_MAPPING).expect("write the mapping");
+    let emu = emulator().start().await;
+
+    let run = resync(
+        &emu,
+        cli_env(&moto.env("us-east-1"), &emu),
+        &["--mapping", mapping.to_str().expect("UTF-8 path")],
+    )
+    .await;
+
+    // A failing property is reported, not an item failure: the run succeeds.
+    run.assert_exit(0);
+    let secrets: Catalog = emu
+        .entities("awsSecret")
+        .into_iter()
+        .map(|e| {
+            (
+                (e.blueprint.clone(), e.identifier.clone()),
+                content(e.title.as_deref(), &e.properties, &e.relations),
+            )
+        })
+        .collect();
+    let tag_entity = |key: &str, value: &str, kms: Value| {
+        entity(
+            "awsSecret",
+            &format!("db-password/{key}"),
+            &format!("{key}={value}"),
+            json!({
+                "description": format!("tag {key} of db-password"),
+                "region": "us-east-1",
+                "arn": arn,
+                "tags": {key: value},
+                "kmsKeyId": kms,
+            }),
+            json!({"account": ACCOUNT_ID}),
+        )
+    };
+    assert_eq!(
+        secrets,
+        expected(&[
+            tag_entity("team", "payments", json!("key-payments")),
+            tag_entity("env", "prod", Value::Null),
+        ])
+    );
+    assert_eq!(run.counts("awsSecret"), [0, 2, 0, 2, 0, 0, 0]);
+    assert_eq!(run.deletion_line(), "  stale deletion: ran");
+    let warning = run
+        .stderr
+        .lines()
+        .find(|l| l.contains("misconfigured field"))
+        .unwrap_or_else(|| panic!("no field warning in:\n{}", run.stderr));
+    assert!(
+        warning.contains("field `properties.kmsKeyId`")
+            && warning.ends_with("(on 1 item(s), e.g. entity db-password/env; written as null)"),
+        "{warning}"
+    );
+}

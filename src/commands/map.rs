@@ -14,7 +14,7 @@ use serde_json::{Map, Value};
 use super::Exit;
 use crate::app::SetupError;
 use crate::cli::{ConfigFiles, MapArgs};
-use crate::mapping::{KindStats, Mapping, Outcome, Transformer};
+use crate::mapping::{FieldError, KindStats, Mapping, Outcome, Transformer};
 
 const BUFFER: usize = 256 * 1024;
 
@@ -28,6 +28,8 @@ pub struct MapReport {
     pub io_error: Option<String>,
     /// Fields that mapped to null for some item (kept as null), as `resources[i] (kind) field`.
     pub null_fields: Vec<String>,
+    /// Fields whose expression failed on some item, written as null; once per field.
+    pub field_errors: Vec<FieldError>,
 }
 
 impl MapReport {
@@ -169,6 +171,10 @@ pub fn map_lines(
     }
     report.stats = transformer.stats().get(kind).cloned().unwrap_or_default();
     report.null_fields = transformer.null_fields();
+    report.field_errors = transformer.field_errors().to_vec();
+    for error in &report.field_errors {
+        let _ = writeln!(errors, "warning: {name}: {error}");
+    }
     report
 }
 
@@ -289,7 +295,7 @@ resources:
         let input = "{\"Id\":\"a\",\"Name\":\"1\"}\n\
                      \n\
                      {oops\n\
-                     {\"Id\":\"b\",\"Name\":\"abc\"}\n\
+                     {\"Id\":[\"b\"],\"Name\":\"2\"}\n\
                      {\"Id\":\"c\",\"Name\":\"3\",\"Keep\":false}\r\n  \t\n\
                      {\"Id\":\"d\",\"Name\":\"4\"}";
         let (report, out, errors) = run(input);
@@ -304,15 +310,12 @@ resources:
             lines[0],
             "error: in.ndjson line 3: not a JSON value, line skipped: key must be a string at column 2"
         );
-        assert!(
-            lines[1].starts_with(
-                "error: in.ndjson line 4: resources[0] (Test::Thing), field `properties.n`, \
-                 expression `.Name | tonumber`: "
-            ),
-            "{}",
-            lines[1]
+        // An identifier that is not a string fails the item; a failing property would not.
+        assert_eq!(
+            lines[1],
+            "error: in.ndjson line 4: resources[0] (Test::Thing), field `identifier`, \
+             expression `.Id`: expected a string, got [\"b\"]"
         );
-        assert!(lines[1].ends_with("(entity b)"), "{}", lines[1]);
         assert_eq!(
             report.stats,
             KindStats {
@@ -320,7 +323,8 @@ resources:
                 entities: 2,
                 filtered: 1,
                 skipped: 0,
-                failed: 1
+                failed: 1,
+                field_errors: 0,
             }
         );
         assert_eq!(report.bad_lines, 1);
@@ -330,6 +334,40 @@ resources:
             "4 items, 2 entities, 1 filtered out, 0 skipped (no identifier or blueprint), \
              1 failed, 1 bad line(s)"
         );
+    }
+
+    #[test]
+    fn a_failing_property_is_written_as_null_and_reported_once_with_an_example() {
+        let input = "{\"Id\":\"a\",\"Name\":\"1\"}\n\
+                     {\"Id\":\"b\",\"Name\":\"abc\"}\n\
+                     {\"Id\":\"c\",\"Name\":\"xyz\"}\n";
+        let (report, out, errors) = run(input);
+        assert_eq!(
+            out,
+            "{\"identifier\":\"a\",\"blueprint\":\"thing\",\"properties\":{\"n\":1},\"relations\":{}}\n\
+             {\"identifier\":\"b\",\"blueprint\":\"thing\",\"properties\":{\"n\":null},\"relations\":{}}\n\
+             {\"identifier\":\"c\",\"blueprint\":\"thing\",\"properties\":{\"n\":null},\"relations\":{}}\n"
+        );
+        let lines: Vec<&str> = errors.lines().collect();
+        assert_eq!(lines.len(), 1, "{errors}");
+        assert!(
+            lines[0].starts_with(
+                "warning: in.ndjson: resources[0] (Test::Thing), field `properties.n`, \
+                 expression `.Name | tonumber`: "
+            ),
+            "{}",
+            lines[0]
+        );
+        assert!(
+            lines[0].ends_with("(on 2 item(s), e.g. entity b; written as null)"),
+            "{}",
+            lines[0]
+        );
+        assert_eq!((report.stats.entities, report.stats.failed), (3, 0));
+        assert_eq!(report.stats.field_errors, 2);
+        assert_eq!(report.field_errors.len(), 1);
+        // The entities were written: the run is not a failure.
+        assert_eq!(report.exit(), Exit::Success);
     }
 
     #[test]

@@ -58,7 +58,7 @@ mod help {
     pub const LAST_SUCCESS: &str = "When the last successful resync finished (Unix time)";
     pub const LAST_RESYNC: &str = "When the last resync finished, whatever its result (Unix time)";
     pub const ENTITIES: &str = "Entities by blueprint and phase (in_port, mapped, unchanged, created, updated, failed, deleted), summed over resyncs";
-    pub const ITEMS: &str = "Raw AWS items by kind and phase (fetched, mapped: entities produced, filtered, skipped, failed)";
+    pub const ITEMS: &str = "Raw AWS items by kind and phase (fetched, mapped: entities produced, filtered, skipped, failed; field_errors: field values written as null because their expression failed)";
     pub const SCOPES: &str = "AWS fetch scopes (kind x account x region) by result (ok, error; errors by AWS error code, none when AWS gave no code)";
     pub const AWS_REQUESTS: &str = "AWS API attempts by service, operation and HTTP status (network_error: no response), retries included; the credentials provider's AssumeRole calls are not counted";
     pub const PORT_REQUESTS: &str = "Port API attempts by operation and HTTP status (network_error: no response), retries included";
@@ -191,6 +191,7 @@ impl Metrics {
                 ("filtered", s.filtered),
                 ("skipped", s.skipped),
                 ("failed", s.failed),
+                ("field_errors", s.field_errors),
             ] {
                 self.items
                     .get_or_create(&vec![
@@ -336,5 +337,25 @@ mod tests {
             "port_aws_sync_port_requests_total{operation=\"search_entities\",status=\"network_error\"} 2"
         ));
         assert!(text.contains("port_aws_sync_port_retries_total 1"));
+    }
+
+    #[test]
+    fn field_errors_are_counted_by_kind() {
+        let metrics = Metrics::new();
+        let mut report = ResyncReport::default();
+        let summary = report
+            .extraction
+            .kinds
+            .entry(crate::aws::Kind::AcmCertificate)
+            .or_default();
+        summary.stats.field_errors = 2;
+        metrics.resync_finished(ResyncResult::Success, 1.0, 1.0, Some(&report));
+        let text = metrics.render();
+        assert!(
+            text.contains(
+                "port_aws_sync_aws_items_total{kind=\"AWS::ACM::Certificate\",phase=\"field_errors\"} 2"
+            ),
+            "{text}"
+        );
     }
 }

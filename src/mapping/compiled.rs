@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use super::config::{ConfigError, PortAppConfig, RegionPolicy, ResourceConfig};
+use super::items::ItemsToParse;
 use super::jq::Expr;
 
 /// One mapping field: its place in the entity (`identifier`, `properties.arn`…) and expression.
@@ -22,7 +23,7 @@ pub struct Resource {
     pub kind: String,
     pub selector: Expr,
     pub region_policy: Option<RegionPolicy>,
-    pub items_to_parse: Option<Expr>,
+    pub items_to_parse: Option<ItemsToParse>,
     pub identifier: Field,
     pub blueprint: Field,
     pub title: Option<Field>,
@@ -223,7 +224,14 @@ fn compile_resource(
             .port
             .items_to_parse
             .as_deref()
-            .map(|s| c.expr("port.itemsToParse", s))
+            .map(|source| {
+                ItemsToParse::new(
+                    source,
+                    &resource.port.items_to_parse_name,
+                    resource.port.items_to_parse_top_level_transform,
+                    |field, s| c.expr(field, s),
+                )
+            })
             .transpose()?,
         identifier: c.field("identifier".to_owned(), &mappings.identifier)?,
         blueprint: c.field("blueprint".to_owned(), &mappings.blueprint)?,

@@ -42,6 +42,11 @@ pub struct Selector {
     /// we always use the list APIs, which return the same fields, so it is accepted and unused.
     #[serde(default, rename = "useGetResourceAPI")]
     pub use_get_resource_api: Option<bool>,
+    /// Ocean's AWS integration reads `AWS::ResourceGroups::Group` through the Resource Groups
+    /// API when this is set. None of our kinds is a resource group, so it changes nothing here;
+    /// it is accepted so a mapping copied from Ocean loads unchanged.
+    #[serde(default)]
+    pub list_group_resources: Option<bool>,
 }
 
 impl Default for Selector {
@@ -50,6 +55,7 @@ impl Default for Selector {
             query: always(),
             region_policy: None,
             use_get_resource_api: None,
+            list_group_resources: None,
         }
     }
 }
@@ -78,6 +84,12 @@ pub struct PortSection {
     pub entity: EntitySection,
     #[serde(default)]
     pub items_to_parse: Option<String>,
+    /// The key each parsed element is exposed under in the record the mappings see.
+    #[serde(default = "default_items_to_parse_name")]
+    pub items_to_parse_name: String,
+    /// Ocean removes the parsed array from that record unless this is `false`.
+    #[serde(default = "yes")]
+    pub items_to_parse_top_level_transform: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -106,6 +118,10 @@ pub struct EntityMappings {
 
 fn yes() -> bool {
     true
+}
+
+fn default_items_to_parse_name() -> String {
+    "item".to_owned()
 }
 
 fn always() -> String {
@@ -214,6 +230,48 @@ resources:
             "\"acmCertificate\""
         );
         assert!(resource.port.items_to_parse.is_none());
+        assert_eq!(resource.port.items_to_parse_name, "item");
+        assert!(resource.port.items_to_parse_top_level_transform);
+    }
+
+    #[test]
+    fn ocean_aws_selector_and_items_to_parse_keys_are_accepted() {
+        // The keys of Ocean's AWSDescribeResourcesSelector and PortResourceConfig.
+        let text = r#"
+resources:
+  - kind: AWS::ACM::Certificate
+    selector:
+      query: 'true'
+      useGetResourceAPI: true
+      listGroupResources: false
+      regionPolicy: {allow: [eu-west-1], deny: [us-east-1]}
+    port:
+      itemsToParse: .Tags
+      itemsToParseName: tag
+      itemsToParseTopLevelTransform: false
+      entity:
+        mappings:
+          identifier: .CertificateArn
+          blueprint: '"acmCertificate"'
+"#;
+        let config = parse(text).unwrap();
+        let resource = &config.resources[0];
+        assert_eq!(resource.selector.use_get_resource_api, Some(true));
+        assert_eq!(resource.selector.list_group_resources, Some(false));
+        assert!(resource.selector.region_policy.is_some());
+        assert_eq!(resource.port.items_to_parse_name, "tag");
+        assert!(!resource.port.items_to_parse_top_level_transform);
+        // A key no Ocean model has is still refused, with its path.
+        let err = parse(&text.replace("listGroupResources", "listGroupResourcez")).unwrap_err();
+        assert_eq!(
+            err.path.as_deref(),
+            Some("resources[0].selector.listGroupResourcez")
+        );
+        let err = parse(&text.replace("regionPolicy: {allow", "regionPolicy: {alow")).unwrap_err();
+        assert_eq!(
+            err.path.as_deref(),
+            Some("resources[0].selector.regionPolicy.alow")
+        );
     }
 
     #[test]

@@ -8,7 +8,7 @@ use jaq_core::{Compiler, Ctx, Vars, data};
 use jaq_json::Val;
 use serde_json::Value;
 
-type Data = data::JustLut<Val>;
+pub(super) type Data = data::JustLut<Val>;
 type Filter = jaq_core::Filter<Data>;
 
 /// A compiled jq expression together with its source text, for error messages.
@@ -144,12 +144,17 @@ impl fmt::Display for EvalError {
 
 impl Expr {
     pub fn compile(source: &str) -> Result<Self, CompileError> {
+        let original = source;
+        let rewritten = single_quotes_to_jq(source);
+        let source: &str = &rewritten;
         let defs = jaq_core::defs()
             .chain(jaq_std::defs())
-            .chain(jaq_json::defs());
+            .chain(jaq_json::defs())
+            .chain(super::jq_builtins::defs());
         let funs = jaq_core::funs()
             .chain(jaq_std::funs())
-            .chain(jaq_json::funs());
+            .chain(jaq_json::funs())
+            .chain(super::jq_builtins::funs());
         let arena = Arena::default();
         let loader = Loader::new(defs);
         let modules = loader
@@ -171,7 +176,7 @@ impl Expr {
                 message: describe_compile_errors(errs),
             })?;
         Ok(Self {
-            source: source.into(),
+            source: original.into(),
             filter,
             shortcut: Shortcut::recognise(source),
         })
@@ -210,6 +215,99 @@ impl Expr {
             })),
         }
     }
+}
+
+/// Ocean accepts `'...'` strings in jq (Port's docs use them: `.org + '/' + .repo`) by turning
+/// them into jq strings before compiling. A `'` inside a double-quoted string, or in a comment,
+/// is left alone; one in `"\(...)"` interpolated code is a string again. An unterminated `'`
+/// is left for jaq to report.
+pub fn single_quotes_to_jq(source: &str) -> std::borrow::Cow<'_, str> {
+    use std::borrow::Cow;
+    if !source.contains('\'') {
+        return Cow::Borrowed(source);
+    }
+    enum State {
+        Code,
+        Str,
+    }
+    let mut out = String::with_capacity(source.len() + 8);
+    let mut chars = source.chars();
+    let mut state = State::Code;
+    // One entry per open `\(`: how many plain parentheses are open inside it.
+    let mut interpolations: Vec<usize> = Vec::new();
+    while let Some(c) = chars.next() {
+        match state {
+            State::Str => {
+                out.push(c);
+                match c {
+                    '\\' => {
+                        let Some(next) = chars.next() else { break };
+                        out.push(next);
+                        if next == '(' {
+                            interpolations.push(0);
+                            state = State::Code;
+                        }
+                    }
+                    '"' => state = State::Code,
+                    _ => {}
+                }
+            }
+            State::Code => match c {
+                '"' => {
+                    out.push(c);
+                    state = State::Str;
+                }
+                '#' => {
+                    out.push(c);
+                    for c in chars.by_ref() {
+                        out.push(c);
+                        if c == '\n' {
+                            break;
+                        }
+                    }
+                }
+                '(' => {
+                    out.push(c);
+                    if let Some(depth) = interpolations.last_mut() {
+                        *depth += 1;
+                    }
+                }
+                ')' => {
+                    out.push(c);
+                    match interpolations.last_mut() {
+                        Some(0) => {
+                            interpolations.pop();
+                            state = State::Str;
+                        }
+                        Some(depth) => *depth -= 1,
+                        None => {}
+                    }
+                }
+                '\'' => {
+                    out.push('"');
+                    loop {
+                        match chars.next() {
+                            None => return Cow::Borrowed(source),
+                            Some('\'') => break,
+                            Some('"') => out.push_str("\\\""),
+                            Some('\\') => match chars.next() {
+                                None => return Cow::Borrowed(source),
+                                Some('\'') => out.push('\''),
+                                Some(next) => {
+                                    out.push('\\');
+                                    out.push(next);
+                                }
+                            },
+                            Some(other) => out.push(other),
+                        }
+                    }
+                    out.push('"');
+                }
+                _ => out.push(c),
+            },
+        }
+    }
+    Cow::Owned(out)
 }
 
 impl fmt::Debug for Expr {
@@ -465,6 +563,51 @@ mod tests {
                 "{source}"
             );
         }
+    }
+
+    #[test]
+    fn single_quoted_strings_are_jq_strings() {
+        let item = json!({"org": "port", "repo": "ocean", "q": "it's"});
+        let cases = [
+            (".org + '/' + .repo", json!("port/ocean")),
+            ("'awsAccount'", json!("awsAccount")),
+            (r#"'say "hi"'"#, json!("say \"hi\"")),
+            (r#"'it\'s'"#, json!("it's")),
+            (r#"'tab\there'"#, json!("tab\there")),
+            // A `'` inside a double-quoted string is an apostrophe, not a string.
+            (r#""it's " + .org"#, json!("it's port")),
+            (r#".q == "it's""#, json!(true)),
+            // Interpolated code is code again, where `'` starts a string.
+            (
+                r#""\(.org + '-' + (.repo | ascii_upcase))'s""#,
+                json!("port-OCEAN's"),
+            ),
+            ("[.org, 'x'] | join(',')", json!("port,x")),
+        ];
+        for (expr, expected) in cases {
+            assert_eq!(eval(expr, item.clone()).unwrap(), Some(expected), "{expr}");
+        }
+        // Literals written with single quotes still take the shortcut.
+        assert!(Expr::compile("'awsAccount'").unwrap().shortcut.is_some());
+        // The source kept for messages is what the user wrote.
+        assert_eq!(Expr::compile("'a'").unwrap().source(), "'a'");
+    }
+
+    #[test]
+    fn single_quote_rewrite_leaves_other_text_alone() {
+        assert_eq!(
+            single_quotes_to_jq(".a | ascii_downcase"),
+            ".a | ascii_downcase"
+        );
+        assert_eq!(single_quotes_to_jq(r#"."it's""#), r#"."it's""#);
+        assert_eq!(
+            single_quotes_to_jq(".a # it's a comment"),
+            ".a # it's a comment"
+        );
+        assert_eq!(single_quotes_to_jq(".a + 'b'"), r#".a + "b""#);
+        // An unterminated single quote is left for jaq to report as a syntax error.
+        assert_eq!(single_quotes_to_jq(".a + 'b"), ".a + 'b");
+        assert!(Expr::compile(".a + 'b").is_err());
     }
 
     #[test]

@@ -4,11 +4,13 @@
 
 pub mod compiled;
 pub mod config;
+pub mod items;
 pub mod jq;
+mod jq_builtins;
 pub mod transform;
 
 pub use compiled::{Mapping, MappingError, Resource};
-pub use transform::{ItemFailure, KindStats, Outcome, Transformer};
+pub use transform::{FieldError, ItemFailure, KindStats, Outcome, Transformer};
 
 #[cfg(test)]
 mod tests;

@@ -267,23 +267,22 @@ fn one_bad_item_never_stops_the_others() {
       entity:
         mappings:
           identifier: .id
-          blueprint: '"b"'
-          properties:
-            n: .n | tonumber
+          blueprint: .bp | ascii_downcase
 "#,
     );
     let items = [
-        json!({"id": "a", "n": "1"}),
-        json!({"id": "b", "n": "x"}),
-        json!({"id": "c", "n": "3"}),
+        json!({"id": "a", "bp": "B"}),
+        json!({"id": "b", "bp": 1}),
+        json!({"id": "c", "bp": "B"}),
     ];
     let (entities, failures, _) = run(&mapping, "K", &items);
     let ids: Vec<_> = entities.iter().map(|e| e["identifier"].clone()).collect();
     assert_eq!(ids, [json!("a"), json!("c")]);
     assert_eq!(failures.len(), 1);
     assert!(
-        failures[0]
-            .starts_with("resources[0] (K), field `properties.n`, expression `.n | tonumber`: "),
+        failures[0].starts_with(
+            "resources[0] (K), field `blueprint`, expression `.bp | ascii_downcase`: "
+        ),
         "{}",
         failures[0]
     );
@@ -336,4 +335,141 @@ fn each_resource_maps_only_the_regions_its_region_policy_allows() {
     // An item without a region (a global kind) is not narrowed.
     assert_eq!(ids, ["eu-1", "not-eu-2", "eu-3", "not-eu-3"]);
     assert_eq!(transformer.stats()["K"].filtered, 2);
+}
+
+#[test]
+fn an_empty_identifier_or_blueprint_is_skipped_like_null_and_counted() {
+    // Ocean writes an entity only when identifier and blueprint are truthy: "" is skipped.
+    let mapping = mapping(
+        r#"
+  - kind: K
+    port:
+      entity:
+        mappings:
+          identifier: .id
+          blueprint: .bp
+"#,
+    );
+    let items = [
+        json!({"id": "a", "bp": "b"}),
+        json!({"id": "", "bp": "b"}),
+        json!({"id": "c", "bp": ""}),
+    ];
+    let (entities, failures, transformer) = run(&mapping, "K", &items);
+    assert!(failures.is_empty(), "{failures:?}");
+    let ids: Vec<_> = entities.iter().map(|e| e["identifier"].clone()).collect();
+    assert_eq!(ids, [json!("a")]);
+    let stats = &transformer.stats()["K"];
+    assert_eq!((stats.entities, stats.skipped, stats.failed), (1, 2, 0));
+}
+
+#[test]
+fn a_failing_field_is_null_the_entity_is_written_and_the_field_reported_once() {
+    let mapping = mapping(
+        r#"
+  - kind: K
+    port:
+      entity:
+        mappings:
+          identifier: .id
+          blueprint: '"b"'
+          title: .name | ascii_downcase
+          team: .team | ascii_downcase
+          properties:
+            count: .count | ascii_downcase
+            ok: .id
+          relations:
+            owner: .owner | ltrimstr("x") | error
+"#,
+    );
+    let items = [
+        json!({"id": "a", "count": 3, "name": "A", "team": "Core", "owner": "o"}),
+        json!({"id": "b", "count": "Three", "name": 5, "team": 1, "owner": "o"}),
+        json!({"id": "c", "count": 4, "name": "C", "team": "Core", "owner": "o"}),
+    ];
+    let (entities, failures, transformer) = run(&mapping, "K", &items);
+    assert!(failures.is_empty(), "{failures:?}");
+    assert_eq!(
+        entities[0],
+        json!({"identifier": "a", "blueprint": "b", "title": "a", "team": "core",
+               "properties": {"count": null, "ok": "a"}, "relations": {"owner": null}})
+    );
+    assert_eq!(
+        entities[1],
+        json!({"identifier": "b", "blueprint": "b",
+               "properties": {"count": "three", "ok": "b"}, "relations": {"owner": null}})
+    );
+    let reported: Vec<(&str, &str, u64)> = transformer
+        .field_errors()
+        .iter()
+        .map(|e| (e.field.as_str(), e.example.as_str(), e.items))
+        .collect();
+    assert_eq!(
+        reported,
+        [
+            ("properties.count", "a", 2),
+            ("relations.owner", "a", 3),
+            ("title", "b", 1),
+            ("team", "b", 1),
+        ]
+    );
+    let first = &transformer.field_errors()[0];
+    assert_eq!(first.resource, "resources[0] (K)");
+    assert_eq!(first.expression, ".count | ascii_downcase");
+    assert!(!first.message.is_empty());
+    let stats = &transformer.stats()["K"];
+    assert_eq!(
+        (stats.entities, stats.failed, stats.field_errors),
+        (3, 0, 7)
+    );
+    // Reported as failed fields, not again as fields that mapped to null.
+    assert!(
+        transformer.null_fields().is_empty(),
+        "{:?}",
+        transformer.null_fields()
+    );
+}
+
+#[test]
+fn items_to_parse_removes_the_array_and_takes_a_custom_name() {
+    let resource = |extra: &str| {
+        mapping(&format!(
+            r#"
+  - kind: K
+    port:
+      itemsToParse: .Spec.Tags
+{extra}
+      entity:
+        mappings:
+          identifier: .Id + "/" + .tag.Key
+          blueprint: '"tag"'
+          properties:
+            parent: .
+"#
+        ))
+    };
+    let item = json!({"Id": "x", "Spec": {"Tags": [{"Key": "k1"}, {"Key": "k2"}], "Other": 1}});
+    // Default name `item`, array removed from the record each element sees.
+    let m = resource("");
+    let (entities, _, _) = run(&m, "K", std::slice::from_ref(&item));
+    assert_eq!(
+        entities[0]["properties"]["parent"],
+        json!({"Id": "x", "Spec": {"Other": 1}, "item": {"Key": "k1"}})
+    );
+    let m = resource("      itemsToParseName: tag");
+    let (entities, failures, _) = run(&m, "K", std::slice::from_ref(&item));
+    assert!(failures.is_empty(), "{failures:?}");
+    assert_eq!(entities.len(), 2);
+    assert_eq!(entities[1]["identifier"], "x/k2");
+    assert_eq!(
+        entities[1]["properties"]["parent"],
+        json!({"Id": "x", "Spec": {"Other": 1}, "tag": {"Key": "k2"}})
+    );
+    // itemsToParseTopLevelTransform: false keeps the array.
+    let m = resource("      itemsToParseName: tag\n      itemsToParseTopLevelTransform: false");
+    let (entities, _, _) = run(&m, "K", &[item]);
+    assert_eq!(
+        entities[0]["properties"]["parent"]["Spec"]["Tags"],
+        json!([{"Key": "k1"}, {"Key": "k2"}])
+    );
 }

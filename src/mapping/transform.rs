@@ -1,14 +1,13 @@
 //! Turning raw items into entities with the compiled mapping, with Ocean's semantics.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 
-use jaq_json::Val;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::compiled::{Field, Mapping, Resource};
-use super::jq::{self, Globals, Item};
+use super::jq::{Globals, Item};
 use crate::entity::Entity;
 
 /// What happened to the items of one kind.
@@ -20,10 +19,39 @@ pub struct KindStats {
     pub entities: u64,
     /// Items a selector dropped.
     pub filtered: u64,
-    /// Items skipped because identifier or blueprint mapped to null.
+    /// Items skipped because identifier or blueprint mapped to null or to "".
     pub skipped: u64,
-    /// Items a resource could not map (selector, itemsToParse or field error).
+    /// Items a resource could not map (selector, itemsToParse, identifier or blueprint error).
     pub failed: u64,
+    /// Field values written as null because their expression failed on the item (the entity
+    /// was still written); see [`FieldError`].
+    pub field_errors: u64,
+}
+
+/// A field (other than identifier and blueprint) whose expression failed at run time on some
+/// items. As Ocean does, the field is written as null and the entity is still written; the
+/// field is reported once per resync, with the first item it failed on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    pub resource: String,
+    pub field: String,
+    pub expression: String,
+    /// The error on the first item.
+    pub message: String,
+    /// The identifier of the first item's entity.
+    pub example: String,
+    /// How many items it failed on.
+    pub items: u64,
+}
+
+impl fmt::Display for FieldError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}, field `{}`, expression `{}`: {} (on {} item(s), e.g. entity {}; written as null)",
+            self.resource, self.field, self.expression, self.message, self.items, self.example
+        )
+    }
 }
 
 /// One item a resource could not map, with everything needed to find the fault.
@@ -65,6 +93,9 @@ pub struct Transformer<'m> {
     stats: BTreeMap<String, KindStats>,
     /// (resource index, field) pairs already reported as yielding null.
     nulls_reported: HashSet<(usize, String)>,
+    field_errors: Vec<FieldError>,
+    /// (resource index, field) → its entry in `field_errors`.
+    field_error_at: HashMap<(usize, String), usize>,
 }
 
 impl<'m> Transformer<'m> {
@@ -74,7 +105,15 @@ impl<'m> Transformer<'m> {
             globals: Globals::from_process_env(),
             stats: BTreeMap::new(),
             nulls_reported: HashSet::new(),
+            field_errors: Vec::new(),
+            field_error_at: HashMap::new(),
         }
+    }
+
+    /// The fields whose expression failed on some item and were written as null, in the order
+    /// they first failed.
+    pub fn field_errors(&self) -> &[FieldError] {
+        &self.field_errors
     }
 
     pub fn stats(&self) -> &BTreeMap<String, KindStats> {
@@ -116,13 +155,22 @@ impl<'m> Transformer<'m> {
             }
             match &resource.items_to_parse {
                 None => self.map_one(resource, &item, on),
-                Some(expr) => match expand_items(resource, expr, item.as_val(), &self.globals) {
+                Some(items) => match items.expand(item.as_val(), &self.globals) {
                     Ok(inputs) => {
                         for input in inputs {
                             self.map_one(resource, &Item::val(input), on);
                         }
                     }
-                    Err(failure) => self.fail(resource, failure, on),
+                    Err(error) => {
+                        let failure = ItemFailure {
+                            resource: resource.label(),
+                            field: "port.itemsToParse".to_owned(),
+                            expression: items.expr.source().to_owned(),
+                            message: error.0,
+                            identifier: None,
+                        };
+                        self.fail(resource, failure, on)
+                    }
                 },
             }
         }
@@ -176,7 +224,9 @@ impl<'m> Transformer<'m> {
         }
     }
 
-    /// Builds the entity, or `None` when identifier or blueprint is null (Ocean skips those).
+    /// Builds the entity, or `None` when identifier or blueprint is null or "" (Ocean skips
+    /// those). Only an identifier or blueprint error fails the item; any other field that fails
+    /// is written as null and reported.
     fn build(
         &mut self,
         resource: &Resource,
@@ -187,24 +237,25 @@ impl<'m> Transformer<'m> {
             input,
             globals: &self.globals,
             identifier: None,
+            errors: Vec::new(),
         };
-        let Some(identifier) = eval.text(&resource.identifier)? else {
+        let Some(identifier) = eval.text(&resource.identifier)?.filter(|s| !s.is_empty()) else {
             return Ok(None);
         };
         eval.identifier = Some(identifier.clone());
-        let Some(blueprint) = eval.text(&resource.blueprint)? else {
+        let Some(blueprint) = eval.text(&resource.blueprint)?.filter(|s| !s.is_empty()) else {
             return Ok(None);
         };
-        let title = eval.optional_text(resource.title.as_ref())?;
-        let icon = eval.optional_text(resource.icon.as_ref())?;
+        let title = eval.optional_text(resource.title.as_ref());
+        let icon = eval.optional_text(resource.icon.as_ref());
         let team = match &resource.team {
-            Some(field) => Some(eval.value(field)?).filter(|v| !v.is_null()),
+            Some(field) => Some(eval.lenient(field)).filter(|v| !v.is_null()),
             None => None,
         };
         let mut nulls = Vec::new();
         let mut properties = Map::with_capacity(resource.properties.len());
         for (key, field) in &resource.properties {
-            let value = eval.value(field)?;
+            let value = eval.lenient(field);
             if value.is_null() {
                 nulls.push(&field.name);
             }
@@ -212,11 +263,17 @@ impl<'m> Transformer<'m> {
         }
         let mut relations = Map::with_capacity(resource.relations.len());
         for (key, field) in &resource.relations {
-            let value = eval.value(field)?;
+            let value = eval.lenient(field);
             if value.is_null() {
                 nulls.push(&field.name);
             }
             relations.insert(key.clone(), value);
+        }
+        let errors = std::mem::take(&mut eval.errors);
+        // A field that failed is reported as such, not also as one that mapped to null.
+        nulls.retain(|name| !errors.iter().any(|(field, _)| &field.name == *name));
+        for (field, message) in errors {
+            self.report_field_error(resource, field, message, &identifier);
         }
         for name in nulls {
             self.report_null(resource, name);
@@ -230,6 +287,35 @@ impl<'m> Transformer<'m> {
             properties,
             relations,
         }))
+    }
+
+    fn report_field_error(
+        &mut self,
+        resource: &Resource,
+        field: &Field,
+        message: String,
+        identifier: &str,
+    ) {
+        self.kind_stats(resource).field_errors += 1;
+        let key = (resource.index, field.name.clone());
+        if let Some(&at) = self.field_error_at.get(&key) {
+            self.field_errors[at].items += 1;
+            return;
+        }
+        let error = FieldError {
+            resource: resource.label(),
+            field: field.name.clone(),
+            expression: field.expr.source().to_owned(),
+            message,
+            example: identifier.to_owned(),
+            items: 1,
+        };
+        tracing::warn!(
+            %error,
+            "mapping field failed; the field is written as null (reported once per field and resync)"
+        );
+        self.field_error_at.insert(key, self.field_errors.len());
+        self.field_errors.push(error);
     }
 
     fn report_null(&mut self, resource: &Resource, field: &str) {
@@ -249,14 +335,16 @@ impl<'m> Transformer<'m> {
 }
 
 /// Evaluates the fields of one entity, turning jq errors into item failures.
-struct FieldEval<'a> {
-    resource: &'a Resource,
+struct FieldEval<'r, 'a> {
+    resource: &'r Resource,
     input: &'a Item<'a>,
     globals: &'a Globals,
     identifier: Option<String>,
+    /// Fields that failed and were taken as null, with the error.
+    errors: Vec<(&'r Field, String)>,
 }
 
-impl FieldEval<'_> {
+impl<'r> FieldEval<'r, '_> {
     fn failure(&self, field: &Field, message: String) -> ItemFailure {
         ItemFailure {
             resource: self.resource.label(),
@@ -288,48 +376,22 @@ impl FieldEval<'_> {
         }
     }
 
-    fn optional_text(&self, field: Option<&Field>) -> Result<Option<String>, ItemFailure> {
-        field.map_or(Ok(None), |f| self.text(f))
-    }
-}
-
-/// `itemsToParse`: each element of the array becomes `.item` on a copy of the raw item.
-fn expand_items(
-    resource: &Resource,
-    expr: &jq::Expr,
-    item: &Val,
-    globals: &Globals,
-) -> Result<Vec<Val>, ItemFailure> {
-    let failure = |message: String| ItemFailure {
-        resource: resource.label(),
-        field: "port.itemsToParse".to_owned(),
-        expression: expr.source().to_owned(),
-        message,
-        identifier: None,
-    };
-    let Val::Obj(base) = item else {
-        return Err(failure("the raw item is not an object".to_owned()));
-    };
-    let elements = match expr.first(item, globals) {
-        Ok(Some(Val::Arr(elements))) => elements,
-        Ok(None | Some(Val::Null)) => return Ok(Vec::new()),
-        Ok(Some(other)) => {
-            return Err(failure(format!(
-                "itemsToParse must yield an array, got {}",
-                short_json(&jq::to_json(&other))
-            )));
-        }
-        Err(e) => return Err(failure(e.0)),
-    };
-    let key = Val::from("item".to_owned());
-    Ok(elements
-        .iter()
-        .map(|element| {
-            let mut copy = (**base).clone();
-            copy.insert(key.clone(), element.clone());
-            Val::obj(copy)
+    /// The value, or null when the expression fails; the error is kept for the report.
+    fn lenient(&mut self, field: &'r Field) -> Value {
+        self.value(field).unwrap_or_else(|failure| {
+            self.errors.push((field, failure.message));
+            Value::Null
         })
-        .collect())
+    }
+
+    /// A title or icon: like [`Self::text`], but a failure leaves it out and is kept.
+    fn optional_text(&mut self, field: Option<&'r Field>) -> Option<String> {
+        let field = field?;
+        self.text(field).unwrap_or_else(|failure| {
+            self.errors.push((field, failure.message));
+            None
+        })
+    }
 }
 
 fn short_json(v: &Value) -> String {

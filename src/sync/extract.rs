@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::aws::{AwsSources, Kind, Page, RegionFilter, ScopeError};
 use crate::entity::Entity;
 use crate::mapping::config::RegionPolicy;
-use crate::mapping::{ItemFailure, KindStats, Mapping, Outcome, Transformer};
+use crate::mapping::{FieldError, ItemFailure, KindStats, Mapping, Outcome, Transformer};
 
 /// How many item failures are logged one by one; the rest are only counted.
 const LOGGED_FAILURES: usize = 20;
@@ -34,6 +34,9 @@ pub struct Extraction {
     pub item_failure_count: u64,
     /// Mapping fields that yielded null for some item, kept as null.
     pub null_fields: Vec<String>,
+    /// Fields whose expression failed on some items and were written as null, once per field.
+    /// The entities were written, so these do not make the extraction incomplete.
+    pub field_errors: Vec<FieldError>,
 }
 
 impl Extraction {
@@ -136,6 +139,7 @@ impl<'m> PageMapper<'m> {
             mut extraction,
         } = self;
         extraction.null_fields = transformer.null_fields();
+        extraction.field_errors = transformer.field_errors().to_vec();
         for (name, stats) in transformer.into_stats() {
             if let Some(kind) = Kind::from_name(&name) {
                 extraction.kinds.entry(kind).or_default().stats = stats;

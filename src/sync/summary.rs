@@ -33,6 +33,9 @@ pub fn render(extraction: &Extraction) -> String {
             extraction.null_fields.join(", ")
         );
     }
+    for error in &extraction.field_errors {
+        let _ = writeln!(out, "  warning: misconfigured field: {error}");
+    }
     for error in &extraction.scope_errors {
         let _ = writeln!(out, "  error: {error}");
     }
@@ -45,4 +48,33 @@ pub fn render(extraction: &Extraction) -> String {
         );
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mapping::FieldError;
+
+    #[test]
+    fn a_misconfigured_field_is_listed_once_with_its_example() {
+        let extraction = Extraction {
+            field_errors: vec![FieldError {
+                resource: "resources[0] (AWS::ACM::Certificate)".to_owned(),
+                field: "properties.count".to_owned(),
+                expression: ".count | ascii_downcase".to_owned(),
+                message: "cannot use 3 as string".to_owned(),
+                example: "arn:1".to_owned(),
+                items: 4,
+            }],
+            ..Extraction::default()
+        };
+        assert_eq!(
+            render(&extraction),
+            "summary:\n  warning: misconfigured field: resources[0] (AWS::ACM::Certificate), field \
+             `properties.count`, expression `.count | ascii_downcase`: cannot use 3 as string \
+             (on 4 item(s), e.g. entity arn:1; written as null)\n"
+        );
+        // The entities were written: deletion is not held back.
+        assert!(extraction.is_complete());
+    }
 }
