@@ -10,6 +10,7 @@ mod client;
 mod config;
 mod entities;
 mod error;
+mod integration;
 mod retry;
 mod runs;
 mod search;
@@ -28,6 +29,9 @@ pub use entities::{
     UpsertedEntity,
 };
 pub use error::PortError;
+pub use integration::{
+    IntegrationRecord, NewIntegration, ResyncRequest, ResyncStateUpdate, ResyncStatus,
+};
 pub use runs::RunStatus;
 pub use search::{SEARCH_PAGE_LIMIT, ownership_query};
 pub use stats::{ClientStats, operation};
