@@ -3,7 +3,6 @@
 use crate::cli::{ConfigFiles, Exit};
 use crate::config::{self, Env};
 use crate::port::PortClient;
-use crate::sync::Resync;
 
 pub async fn run(files: &ConfigFiles) -> Exit {
     let Some(loaded) = super::load(files) else {
@@ -29,29 +28,22 @@ pub async fn run(files: &ConfigFiles) -> Exit {
     let Some(sources) = super::aws_sources().await else {
         return Exit::Config;
     };
-    let resync = Resync {
-        mapping: &loaded.mapping,
-        blueprints: &loaded.blueprints,
-        sources: &sources,
-        port: &port,
-        bootstrap_blueprints: bootstrap,
-    };
-    match resync.run().await {
-        Ok(report) => {
-            eprint!("{}", report.render());
-            if report.is_success() {
-                Exit::Success
-            } else {
-                Exit::Failures
-            }
-        }
+    // Issue 13: registration, the mapping from MAPPING_SOURCE and the resync state in Port.
+    let settings = match crate::integration::IntegrationSettings::from_env(&env) {
+        Ok(settings) => settings,
         Err(e) => {
-            eprintln!("error: {e}; nothing was written");
-            if e.is_configuration() {
-                Exit::Config
-            } else {
-                Exit::Failures
-            }
+            eprintln!("error: {e}");
+            return Exit::Config;
         }
+    };
+    crate::integration::oneshot::OneShot {
+        loaded,
+        mapping_file: &files.mapping,
+        port,
+        sources,
+        bootstrap_blueprints: bootstrap,
+        settings,
     }
+    .run()
+    .await
 }

@@ -1,0 +1,103 @@
+//! `resync` (and EVENT_LISTENER_TYPE=ONCE): register, take the mapping from where
+//! MAPPING_SOURCE says, resync once, and report the resync's state to Port.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use tokio_util::sync::CancellationToken;
+
+use super::{Ended, IntegrationSettings, PortIntegration, StartError};
+use crate::aws::{AwsSources, Kind};
+use crate::cli::Exit;
+use crate::commands::Loaded;
+use crate::port::PortClient;
+use crate::sync::Resync;
+
+/// Everything the one-shot resync needs, loaded and checked.
+pub struct OneShot<'a> {
+    pub loaded: Loaded,
+    pub mapping_file: &'a Path,
+    pub port: PortClient,
+    pub sources: AwsSources,
+    pub bootstrap_blueprints: bool,
+    pub settings: IntegrationSettings,
+}
+
+impl OneShot<'_> {
+    pub async fn run(self) -> Exit {
+        let integration =
+            match PortIntegration::register(&self.port, &self.settings, self.mapping_file, None)
+                .await
+            {
+                Ok(integration) => integration,
+                Err(StartError::Config(e)) => {
+                    eprintln!("error: {e}; nothing was written");
+                    return Exit::Config;
+                }
+                Err(e) => {
+                    eprintln!("error: {e}; nothing was written");
+                    return Exit::Failures;
+                }
+            };
+        let report = integration.state_report(jiff::Timestamp::now());
+        integration.report_state(&report.running()).await;
+        let file_mapping = Arc::new(self.loaded.mapping);
+        let chosen = integration
+            .mapping_for_resync(&file_mapping, &self.loaded.blueprints, |k| {
+                Kind::from_name(k).is_some()
+            })
+            .await;
+        let (mapping, origin) = match chosen {
+            Ok(chosen) => chosen,
+            Err(e) => {
+                eprintln!("error: {e}; nothing was written");
+                let ended = report.ended(Ended::CouldNotStart, jiff::Timestamp::now());
+                integration.report_state(&ended).await;
+                return Exit::Config;
+            }
+        };
+        tracing::info!(mapping = %origin, "resync uses {origin}");
+        let cancel = CancellationToken::new();
+        let signal = tokio::spawn({
+            let cancel = cancel.clone();
+            async move {
+                crate::daemon::shutdown_signal().await;
+                cancel.cancel();
+            }
+        });
+        let resync = Resync {
+            mapping: &mapping,
+            blueprints: &self.loaded.blueprints,
+            sources: &self.sources,
+            port: &self.port,
+            bootstrap_blueprints: self.bootstrap_blueprints,
+        };
+        let outcome = resync.run_until(&cancel).await;
+        signal.abort();
+        let (exit, ended) = match outcome {
+            Ok(report) => {
+                eprint!("{}", report.render());
+                if report.cancelled {
+                    (Exit::Failures, Ended::Interrupted)
+                } else if report.is_success() {
+                    (Exit::Success, Ended::Synced)
+                } else {
+                    (Exit::Failures, Ended::WithErrors)
+                }
+            }
+            Err(e) => {
+                eprintln!("error: {e}; nothing was written");
+                let exit = if e.is_configuration() {
+                    Exit::Config
+                } else {
+                    Exit::Failures
+                };
+                (exit, Ended::CouldNotStart)
+            }
+        };
+        integration
+            .report_state(&report.ended(ended, jiff::Timestamp::now()))
+            .await;
+        exit
+    }
+}
