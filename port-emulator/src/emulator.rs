@@ -404,6 +404,14 @@ impl Emulator {
         Ok(())
     }
 
+    /// A mapping change without a resync request (`PATCH .../config` by a user's script).
+    pub fn set_integration_config(&self, id: &str, config: Value) -> Result<(), String> {
+        let mut store = self.state.store();
+        integration::set_config(&mut store.integrations, id, config, "user", &now_rfc3339())
+            .map(|_| ())
+            .map_err(|e| e.message)
+    }
+
     /// A resync requested without a mapping change (the UI's "Resync" button).
     pub fn request_resync(&self, id: &str) -> Option<Value> {
         self.state

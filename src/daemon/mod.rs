@@ -36,6 +36,8 @@ pub enum Trigger {
     Start,
     Schedule,
     Api,
+    /// Port asked (a mapping change, a resync request) as seen by polling.
+    Port,
 }
 
 impl Trigger {
@@ -44,6 +46,7 @@ impl Trigger {
             Trigger::Start => "start",
             Trigger::Schedule => "schedule",
             Trigger::Api => "api",
+            Trigger::Port => "port",
         }
     }
 }
@@ -84,6 +87,8 @@ pub struct Daemon {
     last: Mutex<Option<LastResync>>,
     last_success_at: Mutex<Option<String>>,
     resync_token: Option<Secret>,
+    /// Port's requests during a resync: one more is queued (issue 13).
+    port_queue: crate::integration::OneQueued,
 }
 
 impl Daemon {
@@ -127,6 +132,12 @@ impl Daemon {
             .compare_exchange(false, true, Ordering::SeqCst, Ordering::SeqCst)
             .is_err()
         {
+            if trigger == Trigger::Port {
+                if self.port_queue.queue() {
+                    tracing::info!("Port asked for a resync while one runs: one more is queued");
+                }
+                return Ok(());
+            }
             self.metrics.skipped(trigger.as_str());
             tracing::warn!(
                 trigger = trigger.as_str(),
@@ -160,6 +171,8 @@ struct Work {
     blueprints: Blueprints,
     sources: AwsSources,
     port: PortClient,
+    /// Set once registered in Port (issue 13).
+    integration: std::sync::OnceLock<Arc<crate::integration::PortIntegration>>,
 }
 
 fn now_rfc3339() -> String {
@@ -194,15 +207,28 @@ async fn resync_once(daemon: &Daemon, work: &Work, trigger: Trigger) {
     let started = Instant::now();
     tracing::info!(trigger = trigger.as_str(), "resync started");
     let before = work.port.stats();
-    let resync = Resync {
-        mapping: &work.mapping,
-        blueprints: &work.blueprints,
-        sources: &work.sources,
-        port: &work.port,
-        // Done once at start.
-        bootstrap_blueprints: false,
+    // Issue 13: the resync state in Port and the mapping MAPPING_SOURCE names.
+    let integration = work.integration.get();
+    let state = crate::integration::hooks::resync_started(integration).await;
+    let chosen =
+        crate::integration::hooks::mapping(integration, &work.mapping, &work.blueprints).await;
+    let outcome = match &chosen {
+        Ok(mapping) => {
+            let resync = Resync {
+                mapping,
+                blueprints: &work.blueprints,
+                sources: &work.sources,
+                port: &work.port,
+                // Done once at start.
+                bootstrap_blueprints: false,
+            };
+            resync
+                .run_until(&daemon.shutdown)
+                .await
+                .map_err(|e| e.to_string())
+        }
+        Err(e) => Err(e.clone()),
     };
-    let outcome = resync.run_until(&daemon.shutdown).await;
     let seconds = started.elapsed().as_secs_f64();
     let finished = unix_now();
     daemon.refresh_request_metrics();
@@ -219,8 +245,9 @@ async fn resync_once(daemon: &Daemon, work: &Work, trigger: Trigger) {
                 };
                 (result, None, Some(report))
             }
-            Err(e) => ("error", Some(e.to_string()), None),
+            Err(e) => ("error", Some(e), None),
         };
+    crate::integration::hooks::resync_ended(integration, state, result).await;
     daemon
         .metrics
         .resync_finished(result, seconds, finished, report.as_ref());
@@ -296,6 +323,9 @@ async fn resync_loop(daemon: Arc<Daemon>, work: Arc<Work>, mut rx: mpsc::Receive
                 .resync_finished("error", 0.0, unix_now(), None);
         }
         daemon.finish_running();
+        if daemon.port_queue.take() {
+            let _ = daemon.request(Trigger::Port);
+        }
         // Hand the pages the resync used back to the system now rather than keeping them
         // for the next resync: an idle daemon should be small.
         // SAFETY: mi_collect only walks mimalloc's own heap of this thread; no pointer is
@@ -458,6 +488,7 @@ pub async fn run(settings: DaemonSettings) -> Exit {
         last: Mutex::new(None),
         last_success_at: Mutex::new(None),
         resync_token: settings.resync_token.clone(),
+        port_queue: Default::default(),
     });
     let mapping = Arc::new(loaded.mapping);
     let webhook = settings.webhook.as_ref().map(|webhook| {
@@ -469,6 +500,7 @@ pub async fn run(settings: DaemonSettings) -> Exit {
         blueprints: loaded.blueprints,
         sources,
         port,
+        integration: Default::default(),
     });
 
     let http_stop = CancellationToken::new();
@@ -505,6 +537,17 @@ pub async fn run(settings: DaemonSettings) -> Exit {
         eprintln!("error: Port refused our credentials (PORT_CLIENT_ID / PORT_CLIENT_SECRET): {e}");
         return Exit::Config;
     }
+    // Issue 13: register in Port before serving resyncs.
+    match crate::integration::hooks::register(&work.port, &settings, &shutdown).await {
+        Ok(Some(registered)) => {
+            let _ = work.integration.set(registered);
+        }
+        Ok(None) => {}
+        Err(exit) => {
+            http_stop.cancel();
+            return exit;
+        }
+    }
     if shutdown.is_cancelled() {
         http_stop.cancel();
         let _ = server.await;
@@ -520,6 +563,7 @@ pub async fn run(settings: DaemonSettings) -> Exit {
     // The resync future is not `Send` (rustc cannot prove it for the borrowing closures
     // inside `Resync::run`), so resyncs run on a thread of their own with a current-thread
     // runtime; the HTTP server and the scheduler stay on the main runtime.
+    let work_integration = work.integration.get().cloned();
     let (resyncs_done, resyncs) = tokio::sync::oneshot::channel::<()>();
     let spawned = std::thread::Builder::new()
         .name("resync".to_owned())
@@ -547,9 +591,26 @@ pub async fn run(settings: DaemonSettings) -> Exit {
             return Exit::Config;
         }
     };
+    // Issue 13: Port's changes and requests start resyncs.
+    let once = crate::integration::hooks::is_once(&settings);
+    if let Some(integration) = work_integration.clone().filter(|_| !once) {
+        let daemon = daemon.clone();
+        tokio::spawn(integration.poll(
+            move |reason| {
+                tracing::info!(reason = reason.as_str(), "Port asks for a resync");
+                let _ = daemon.request(Trigger::Port);
+            },
+            shutdown.clone(),
+        ));
+    }
     if settings.resync_on_start {
         let _ = daemon.request(Trigger::Start);
     }
+    let once_exit = if once {
+        Some(crate::integration::hooks::run_once(&daemon, &shutdown).await)
+    } else {
+        None
+    };
 
     shutdown.cancelled().await;
     let _ = jobs.shutdown().await;
@@ -577,5 +638,5 @@ pub async fn run(settings: DaemonSettings) -> Exit {
     signal.abort();
     http_stop.cancel();
     let _ = tokio::time::timeout(Duration::from_secs(1), server).await;
-    Exit::Success
+    once_exit.unwrap_or(Exit::Success)
 }

@@ -109,6 +109,8 @@ pub struct DaemonSettings {
     /// The self-service actions webhook, when `WEBHOOK_ENABLED` (or `serve-actions`).
     pub webhook: Option<WebhookSettings>,
     pub config_file: Option<PathBuf>,
+    /// Registration in Port, MAPPING_SOURCE, polling (issue 13).
+    pub integration: crate::integration::IntegrationSettings,
 }
 
 impl DaemonSettings {
@@ -124,7 +126,11 @@ impl DaemonSettings {
                 .map(PathBuf::from)
         });
         let file = match &config_file {
-            Some(path) => config::read_config_file(CONFIG_FILE, path, FILE_SETTINGS)?,
+            Some(path) => config::read_config_file(
+                CONFIG_FILE,
+                path,
+                &[FILE_SETTINGS, crate::integration::settings::FILE_SETTINGS].concat(),
+            )?,
             None => Default::default(),
         };
         let env = Env::layered(vec![
@@ -178,6 +184,7 @@ impl DaemonSettings {
             aws,
             webhook,
             config_file,
+            integration: crate::integration::IntegrationSettings::from_env(env)?,
         })
     }
 }

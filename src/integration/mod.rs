@@ -7,6 +7,7 @@
 //! daemon, which call into it at a few places.
 
 pub mod changes;
+pub mod hooks;
 pub mod mapping_source;
 pub mod oneshot;
 pub mod poll;
