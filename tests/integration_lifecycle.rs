@@ -160,8 +160,41 @@ async fn first_start_registers_with_the_file_mapping_and_the_second_changes_noth
         first.stderr
     );
 
+    // Port's UI shows per-kind counts from the metrics posted to the record's ingest URL.
+    let metrics = emu.ingested_metrics(ID);
+    let secrets = metrics
+        .iter()
+        .find(|m| m["kind"] == json!("AWS::SecretsManager::Secret"))
+        .expect("secret metrics");
+    assert_eq!(secrets["syncState"], json!("completed"));
+    let phase = &secrets["metrics"]["phase"];
+    assert_eq!(
+        phase["extract"]["object_count_type"]["raw_extracted"]["object_count"],
+        json!(1)
+    );
+    assert_eq!(
+        phase["load"]["object_count_type"]["loaded"]["object_count"],
+        json!(1)
+    );
+    assert_eq!(first.count("POST", paths::INGEST_SYNC_METRICS), 1);
+
     let second = resync(&emu, &moto, &[]).await;
     assert_eq!(second.code, 0, "{}", second.stderr);
+    let metrics = emu.ingested_metrics(ID);
+    let last_secrets = metrics
+        .iter()
+        .rev()
+        .find(|m| m["kind"] == json!("AWS::SecretsManager::Secret"))
+        .unwrap();
+    let phase = &last_secrets["metrics"]["phase"];
+    assert_eq!(
+        phase["load"]["object_count_type"]["loaded"]["object_count"],
+        json!(0)
+    );
+    assert_eq!(
+        phase["load"]["object_count_type"]["skipped"]["object_count"],
+        json!(1)
+    );
     assert_eq!(second.count("POST", paths::INTEGRATIONS), 0);
     assert_eq!(second.count("PATCH", paths::INTEGRATION), 0);
     assert_eq!(second.count("PATCH", paths::INTEGRATION_CONFIG), 0);

@@ -247,7 +247,8 @@ async fn resync_once(daemon: &Daemon, work: &Work, trigger: Trigger) {
             }
             Err(e) => ("error", Some(e), None),
         };
-    crate::integration::hooks::resync_ended(integration, state, result).await;
+    let resynced = report.as_ref().zip(chosen.as_deref().ok());
+    crate::integration::hooks::resync_ended(integration, state, result, resynced).await;
     daemon
         .metrics
         .resync_finished(result, seconds, finished, report.as_ref());

@@ -84,13 +84,21 @@ pub fn ended(result: &str) -> Ended {
     }
 }
 
+/// Reports the end state and, when the resync ran, its per-kind counts.
 pub async fn resync_ended(
     integration: Option<&Arc<PortIntegration>>,
-    report: Option<ResyncStateReport>,
+    state: Option<ResyncStateReport>,
     result: &str,
+    resynced: Option<(&crate::sync::ResyncReport, &Mapping)>,
 ) {
-    if let (Some(integration), Some(report)) = (integration, report) {
-        let update = report.ended(ended(result), jiff::Timestamp::now());
+    if let (Some(integration), Some(state)) = (integration, state) {
+        let ended = ended(result);
+        if let Some((report, mapping)) = resynced {
+            integration
+                .report_metrics(report, mapping, ended, state.started)
+                .await;
+        }
+        let update = state.ended(ended, jiff::Timestamp::now());
         integration.report_state(&update).await;
     }
 }

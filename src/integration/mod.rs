@@ -15,6 +15,7 @@ pub mod queue;
 pub mod registration;
 pub mod resync_state;
 pub mod settings;
+pub mod sync_metrics;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -219,6 +220,31 @@ impl PortIntegration {
     /// Best effort: failures are logged.
     pub async fn report_state(&self, update: &ResyncStateUpdate) {
         resync_state::report(&self.port, update).await;
+    }
+
+    /// Posts the per-kind counts of a finished resync where the record's
+    /// `metricAttributes.ingestUrl` says; best effort, failures logged.
+    pub async fn report_metrics(
+        &self,
+        report: &crate::sync::ResyncReport,
+        mapping: &Mapping,
+        ended: Ended,
+        started: jiff::Timestamp,
+    ) {
+        let Some(url) = self.record().metric_ingest_url else {
+            return;
+        };
+        let event_id = format!("{}-{}", self.identifier(), started.as_millisecond());
+        let sender = sync_metrics::Sender {
+            integration_type: &self.settings.integration_type,
+            identifier: self.identifier(),
+            event_id: &event_id,
+        };
+        let seconds = (jiff::Timestamp::now() - started).get_milliseconds() as f64 / 1000.0;
+        let kinds = sync_metrics::kind_metrics(report, mapping, &sender, ended, seconds);
+        if let Err(e) = self.port.post_sync_metrics(&url, &kinds).await {
+            tracing::warn!(error = %e, "could not send the resync's per-kind counts to Port");
+        }
     }
 
     /// One poll: the record and the latest resync request (two GETs). With

@@ -75,15 +75,19 @@ impl OneShot<'_> {
         let outcome = resync.run_until(&cancel).await;
         signal.abort();
         let (exit, ended) = match outcome {
-            Ok(report) => {
-                eprint!("{}", report.render());
-                if report.cancelled {
+            Ok(resynced) => {
+                eprint!("{}", resynced.render());
+                let (exit, ended) = if resynced.cancelled {
                     (Exit::Failures, Ended::Interrupted)
-                } else if report.is_success() {
+                } else if resynced.is_success() {
                     (Exit::Success, Ended::Synced)
                 } else {
                     (Exit::Failures, Ended::WithErrors)
-                }
+                };
+                integration
+                    .report_metrics(&resynced, &mapping, ended, report.started)
+                    .await;
+                (exit, ended)
             }
             Err(e) => {
                 eprintln!("error: {e}; nothing was written");
