@@ -177,6 +177,11 @@ async fn first_start_registers_with_the_file_mapping_and_the_second_changes_noth
         json!(1)
     );
     assert_eq!(first.count("POST", paths::INGEST_SYNC_METRICS), 1);
+    // Raw samples for Port's mapping editor, never a secret value.
+    let examples = emu.kind_examples(ID, "AWS::SecretsManager::Secret");
+    assert_eq!(examples.len(), 1);
+    assert_eq!(examples[0]["ARN"], json!(arn));
+    assert!(!Value::Array(examples).to_string().contains("never-synced"));
 
     let second = resync(&emu, &moto, &[]).await;
     assert_eq!(second.code, 0, "{}", second.stderr);

@@ -222,8 +222,8 @@ impl PortIntegration {
         resync_state::report(&self.port, update).await;
     }
 
-    /// Posts the per-kind counts of a finished resync where the record's
-    /// `metricAttributes.ingestUrl` says; best effort, failures logged.
+    /// Posts the raw examples of a finished resync, then its per-kind counts where the
+    /// record's `metricAttributes.ingestUrl` says; best effort, failures logged.
     pub async fn report_metrics(
         &self,
         report: &crate::sync::ResyncReport,
@@ -231,6 +231,7 @@ impl PortIntegration {
         ended: Ended,
         started: jiff::Timestamp,
     ) {
+        self.post_examples(report).await;
         let Some(url) = self.record().metric_ingest_url else {
             return;
         };
@@ -244,6 +245,23 @@ impl PortIntegration {
         let kinds = sync_metrics::kind_metrics(report, mapping, &sender, ended, seconds);
         if let Err(e) = self.port.post_sync_metrics(&url, &kinds).await {
             tracing::warn!(error = %e, "could not send the resync's per-kind counts to Port");
+        }
+    }
+
+    /// Posts up to five raw items per fetched kind, so Port's mapping editor has sample data
+    /// to test a mapping against; best effort, failures logged.
+    pub async fn post_examples(&self, report: &crate::sync::ResyncReport) {
+        for (kind, summary) in &report.extraction.kinds {
+            if summary.examples.is_empty() {
+                continue;
+            }
+            if let Err(e) = self
+                .port
+                .post_kind_examples(kind.as_str(), &summary.examples)
+                .await
+            {
+                tracing::warn!(kind = kind.as_str(), error = %e, "could not send raw examples to Port");
+            }
         }
     }
 
