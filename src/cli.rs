@@ -13,6 +13,10 @@ use crate::commands;
 pub struct Cli {
     #[command(flatten)]
     pub files: ConfigFiles,
+    /// Use the integration's mapping stored in Port instead of the mapping file
+    /// (`resync --dry-run`, `map`, `validate`; needs the Port settings).
+    #[arg(long, global = true)]
+    pub mapping_from_port: bool,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -134,7 +138,33 @@ impl From<Exit> for ExitCode {
     }
 }
 
-pub async fn run(cli: Cli) -> Exit {
+pub async fn run(mut cli: Cli) -> Exit {
+    // Issue 13: the mapping from Port for the offline commands.
+    let _from_port = if cli.mapping_from_port {
+        let offline = matches!(
+            &cli.command,
+            Command::Validate | Command::Map(_) | Command::Resync(ResyncArgs { dry_run: true, .. })
+        );
+        if !offline {
+            eprintln!(
+                "error: --mapping-from-port applies to resync --dry-run, map and validate; \
+                 resync and run take the mapping from MAPPING_SOURCE"
+            );
+            return Exit::Config;
+        }
+        match crate::integration::from_port::fetch().await {
+            Ok(file) => {
+                cli.files.mapping = file.path.clone();
+                Some(file)
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                return Exit::Config;
+            }
+        }
+    } else {
+        None
+    };
     match cli.command {
         Command::Validate => commands::validate::run(&cli.files),
         Command::Map(args) => commands::map::run(&cli.files, &args),

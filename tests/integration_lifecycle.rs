@@ -76,7 +76,26 @@ impl Run {
 }
 
 async fn resync(emu: &Emulator, moto: &Moto, extra: &[(&str, &str)]) -> Run {
+    command(emu, moto, &["resync"], extra).await
+}
+
+struct Output {
+    run: Run,
+    stdout: String,
+}
+
+async fn command(emu: &Emulator, moto: &Moto, args: &[&str], extra: &[(&str, &str)]) -> Run {
+    command_output(emu, moto, args, extra).await.run
+}
+
+async fn command_output(
+    emu: &Emulator,
+    moto: &Moto,
+    args: &[&str],
+    extra: &[(&str, &str)],
+) -> Output {
     emu.clear_requests();
+    let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
     let mut env = moto.env(REGION);
     env.extend(
         [
@@ -94,7 +113,7 @@ async fn resync(emu: &Emulator, moto: &Moto, extra: &[(&str, &str)]) -> Run {
     );
     let output = tokio::task::spawn_blocking(move || {
         Command::new(support::service::bin())
-            .arg("resync")
+            .args(&args)
             .current_dir(MANIFEST_DIR)
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
@@ -105,10 +124,13 @@ async fn resync(emu: &Emulator, moto: &Moto, extra: &[(&str, &str)]) -> Run {
     })
     .await
     .unwrap();
-    Run {
-        code: output.status.code().expect("exited"),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        requests: emu.requests(),
+    Output {
+        run: Run {
+            code: output.status.code().expect("exited"),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+            requests: emu.requests(),
+        },
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
     }
 }
 
@@ -355,4 +377,57 @@ async fn a_bad_mapping_file_exits_2_without_any_port_call() {
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(run.requests.is_empty(), "{:#?}", run.requests);
     assert!(emu.integration(ID).is_none());
+}
+
+#[tokio::test]
+async fn offline_commands_use_ports_mapping_with_mapping_from_port() {
+    let moto = Moto::start();
+    create_secret(&moto, "db-password").await;
+    let emu = emulator()
+        .integration(json!({"installationId": ID, "installationAppType": "aws",
+            "version": env!("CARGO_PKG_VERSION"),
+            "config": secret_mapping_with("title", ".Name + \" (from Port)\"")}))
+        .start()
+        .await;
+
+    let dry = command_output(
+        &emu,
+        &moto,
+        &["resync", "--dry-run", "--mapping-from-port"],
+        &[],
+    )
+    .await;
+    assert_eq!(dry.run.code, 0, "{}", dry.run.stderr);
+    assert!(
+        dry.stdout.contains("db-password (from Port)"),
+        "{}",
+        dry.stdout
+    );
+    let writes: Vec<&RequestRecord> = dry
+        .run
+        .requests
+        .iter()
+        .filter(|r| r.method != "GET" && r.path != paths::ACCESS_TOKEN)
+        .collect();
+    assert!(writes.is_empty(), "a dry run writes nothing: {writes:#?}");
+    let local = command_output(&emu, &moto, &["resync", "--dry-run"], &[]).await;
+    assert!(
+        !local.stdout.contains("(from Port)"),
+        "without the flag the file is used"
+    );
+
+    emu.set_integration_config(ID, secret_mapping_with("identifier", ".ARN | ("))
+        .unwrap();
+    let invalid = command(&emu, &moto, &["validate", "--mapping-from-port"], &[]).await;
+    assert_eq!(invalid.code, 2, "{}", invalid.stderr);
+    assert!(
+        invalid.stderr.contains("integration aws-sync config"),
+        "{}",
+        invalid.stderr
+    );
+    assert!(invalid.stderr.contains("`.ARN | (`"), "{}", invalid.stderr);
+
+    let refused = command(&emu, &moto, &["resync", "--mapping-from-port"], &[]).await;
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    assert!(refused.requests.is_empty());
 }

@@ -7,6 +7,7 @@
 //! daemon, which call into it at a few places.
 
 pub mod changes;
+pub mod from_port;
 pub mod hooks;
 pub mod mapping_source;
 pub mod oneshot;
