@@ -315,3 +315,34 @@ async fn once_resyncs_and_exits_with_its_code() {
     assert_eq!(statuses(&emu), ["running", "completed"]);
     assert!(emu.entity("awsSecret", &arn).is_some());
 }
+
+#[tokio::test]
+async fn failed_polls_are_logged_and_counted_and_the_daemon_goes_on() {
+    let moto = Moto::start();
+    create_secret(&moto, "db-password").await;
+    let emu = emulator().await;
+    let daemon = daemon(&moto, &emu, &[]);
+    wait_for_states(&daemon, &emu, 2).await;
+
+    assert!(emu.remove_integration(ID));
+    let http = reqwest::Client::new();
+    let metric = "port_aws_sync_integration_poll_failures_total";
+    daemon
+        .wait_for("failed polls counted", || async {
+            let Ok(response) = http.get(daemon.url("/metrics")).send().await else {
+                return false;
+            };
+            let text = response.text().await.unwrap_or_default();
+            text.lines()
+                .filter(|l| l.starts_with(metric))
+                .any(|l| l.rsplit(' ').next().and_then(|v| v.parse::<f64>().ok()) >= Some(2.0))
+        })
+        .await;
+    assert!(
+        daemon
+            .stderr()
+            .contains("polling the integration in Port failed")
+    );
+    let live = http.get(daemon.url("/health/live")).send().await.unwrap();
+    assert!(live.status().is_success(), "the daemon goes on");
+}

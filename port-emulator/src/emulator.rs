@@ -412,6 +412,11 @@ impl Emulator {
             .map_err(|e| e.message)
     }
 
+    /// Deletes an integration, as a user removing it from Data Sources.
+    pub fn remove_integration(&self, id: &str) -> bool {
+        self.state.store().integrations.by_id.remove(id).is_some()
+    }
+
     /// A resync requested without a mapping change (the UI's "Resync" button).
     pub fn request_resync(&self, id: &str) -> Option<Value> {
         self.state

@@ -39,6 +39,8 @@ pub struct Metrics {
     port_token_fetches: Counter,
     /// The Port client's counters as last folded in, to add only what is new.
     port_seen: Mutex<ClientStats>,
+    /// Polls of the integration in Port that failed (issue 13).
+    integration_poll_failures: Counter,
 }
 
 impl Default for Metrics {
@@ -55,6 +57,12 @@ impl Metrics {
             "resyncs",
             "Resyncs finished, by result (success, failure: some scope, item or write failed, error: could not start, cancelled: stopped by shutdown)",
             resyncs.clone(),
+        );
+        let integration_poll_failures = Counter::default();
+        registry.register(
+            "integration_poll_failures",
+            "Polls of the integration in Port (mapping and resync requests) that failed; retried at the next interval",
+            integration_poll_failures.clone(),
         );
         let resync_duration = Histogram::new(exponential_buckets(0.5, 2.0, 12));
         registry.register(
@@ -148,7 +156,12 @@ impl Metrics {
             port_reauthentications,
             port_token_fetches,
             port_seen: Mutex::new(ClientStats::default()),
+            integration_poll_failures,
         }
+    }
+
+    pub fn integration_poll_failed(&self) {
+        self.integration_poll_failures.inc();
     }
 
     pub fn set_running(&self, running: bool) {

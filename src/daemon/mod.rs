@@ -595,12 +595,13 @@ pub async fn run(settings: DaemonSettings) -> Exit {
     // Issue 13: Port's changes and requests start resyncs.
     let once = crate::integration::hooks::is_once(&settings);
     if let Some(integration) = work_integration.clone().filter(|_| !once) {
-        let daemon = daemon.clone();
+        let (daemon, counted) = (daemon.clone(), daemon.clone());
         tokio::spawn(integration.poll(
             move |reason| {
                 tracing::info!(reason = reason.as_str(), "Port asks for a resync");
                 let _ = daemon.request(Trigger::Port);
             },
+            move || counted.metrics.integration_poll_failed(),
             shutdown.clone(),
         ));
     }

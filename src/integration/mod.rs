@@ -299,12 +299,18 @@ impl PortIntegration {
 
     /// Polls every `EVENT_LISTENER_INTERVAL_SECONDS` until `shutdown`, calling `on_change`
     /// when a resync is due. The baseline is what Port has when it starts.
-    pub async fn poll(self: Arc<Self>, on_change: impl FnMut(Reason), shutdown: CancellationToken) {
+    pub async fn poll(
+        self: Arc<Self>,
+        on_change: impl FnMut(Reason),
+        mut on_failure: impl FnMut(),
+        shutdown: CancellationToken,
+    ) {
         let baseline = match self.observe().await {
             Ok(observed) => observed,
             Err(e) => {
                 tracing::warn!(error = %e, "polling the integration in Port failed; trying again next interval");
                 self.poll_failures.fetch_add(1, Ordering::Relaxed);
+                on_failure();
                 Observed {
                     config: self.record().config,
                     request: None,
@@ -324,6 +330,7 @@ impl PortIntegration {
             on_change,
             move |_| {
                 counter.poll_failures.fetch_add(1, Ordering::Relaxed);
+                on_failure();
             },
             shutdown,
         )
