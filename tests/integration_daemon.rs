@@ -215,9 +215,9 @@ async fn requests_during_a_resync_queue_exactly_one_more() {
     let daemon = daemon(&moto, &emu, &[]);
     wait_for_states(&daemon, &emu, 2).await;
 
-    // Slow resyncs: every entity search takes 4 s.
+    // Slow resyncs: every entity search takes 6 s.
     emu.set_faults(Faults {
-        latency_ms: 4000,
+        latency_ms: 6000,
         endpoints: vec![format!("POST {}", paths::ENTITIES_SEARCH)],
         ..Faults::default()
     });
