@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Demo on a local default: moto (AWS) seeded with sample data and the Port API emulator.
 #   scripts/demo.sh            resync into the emulator twice (the second writes nothing), run the
-#                              create_aws_secret self-service action through the webhook, show the catalog
+#                              create_aws_secret self-service action through the webhook, edit the
+#                              mapping in Port with Save & Resync while the daemon polls, show the catalog
 #   scripts/demo.sh --dry-run  print the entities that would be sent, write nothing
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -55,6 +56,44 @@ curl -fsS -X POST "$PORT_BASE_URL/_emulator/runs" -H 'content-type: application/
 "$bin/python" scripts/port_invoke.py "http://127.0.0.1:$actions_port/webhook" \
   actions/create_aws_secret.json r_demo "$client_secret" \
   '{"secretName": "demo/created-from-port", "secretValue": "s3cr3t", "operation": "upsert", "description": "made by the demo action"}' >&2
+
+echo "--- the mapping managed in Port: the daemon polls, a user edits the mapping and presses Save & Resync" >&2
+daemon_port=$(free_port)
+EVENT_LISTENER_INTERVAL_SECONDS=2 LISTEN_ADDR="127.0.0.1:$daemon_port" \
+  target/debug/port-aws-sync run --no-resync-on-start &
+daemon_pid=$!
+pids+=($daemon_pid)
+wait_for "http://127.0.0.1:$daemon_port/health/ready"
+# As a user would in Port's UI: the secrets' title now says where the mapping lives.
+curl -fsS "$PORT_BASE_URL/_emulator/integrations/aws-sync" | python3 -c '
+import json, sys
+config = json.load(sys.stdin)["integration"]["config"]
+for resource in config["resources"]:
+    if resource["kind"] == "AWS::SecretsManager::Secret":
+        resource["port"]["entity"]["mappings"]["title"] = ".Name + \" (mapping edited in Port)\""
+print(json.dumps({"config": config}))
+' | curl -fsS -X POST "$PORT_BASE_URL/_emulator/integrations/aws-sync/save-and-resync" \
+  -H 'content-type: application/json' -d @- >/dev/null
+saved=$(date +%s.%N)
+for _ in $(seq 300); do
+  secrets=$(curl -fsS "$PORT_BASE_URL/_emulator/entities/awsSecret")
+  [[ $secrets == *"mapping edited in Port"* ]] && break
+  sleep 0.1
+done
+python3 -c "import sys, time; print('Save & Resync -> entities written: %.1fs (poll interval 2s)' % (time.time() - float(sys.argv[1])))" "$saved" >&2
+resync_state() {
+  curl -fsS "$PORT_BASE_URL/_emulator/integrations/aws-sync" | python3 -c '
+import json, sys
+state = json.load(sys.stdin)["integration"]["resyncState"]
+print("%s (started %s, ended %s)" % (state["status"], state["lastResyncStart"], state["lastResyncEnd"]))'
+}
+for _ in $(seq 300); do
+  [[ $(resync_state) == running* ]] || break
+  sleep 0.1
+done
+echo "resync state in Port: $(resync_state)" >&2
+kill -TERM "$daemon_pid"
+wait "$daemon_pid" || true
 
 echo "--- the catalog in the Port emulator" >&2
 for blueprint in awsAccount acmCertificate awsSecret; do

@@ -7,6 +7,22 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use crate::config::{Env, SettingError};
+
+/// Ocean's `initializePortResources`: create the blueprints missing in Port (never change
+/// existing ones) and seed an integration record that has no mapping.
+pub const INITIALIZE_PORT_RESOURCES: [&str; 2] = [
+    "INITIALIZE_PORT_RESOURCES",
+    "OCEAN__INITIALIZE_PORT_RESOURCES",
+];
+
+/// [`INITIALIZE_PORT_RESOURCES`], on by default.
+pub fn initialize_port_resources<F: Fn(&str) -> Option<String>>(
+    env: &Env<F>,
+) -> Result<bool, SettingError> {
+    env.flag(&INITIALIZE_PORT_RESOURCES, true)
+}
+
 /// One blueprint: the part we check mappings against, and the JSON as written for Port.
 #[derive(Debug, Clone)]
 pub struct Blueprint {

@@ -12,6 +12,10 @@ use crate::app::settings::{DEFAULT_BLUEPRINTS_DIR, DEFAULT_MAPPING_FILE};
 pub struct Cli {
     #[command(flatten)]
     pub files: ConfigFiles,
+    /// Use the integration's mapping stored in Port instead of the mapping file
+    /// (`resync --dry-run`, `map`, `validate`; needs the Port settings).
+    #[arg(long, global = true)]
+    pub mapping_from_port: bool,
     #[command(subcommand)]
     pub command: Command,
 }

@@ -9,7 +9,7 @@ const FLOORS: &[&[&str]] = &[
     &["aws", "mapping", "blueprints", "port"],
     &["validate"],
     &["sync"],
-    &["actions"],
+    &["actions", "integration"],
     &["app"],
     &["daemon"],
     &["cli", "commands"],

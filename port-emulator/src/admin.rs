@@ -10,8 +10,10 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::faults::{FaultEngine, Faults};
+use crate::integration::set_config;
 use crate::runs::new_run;
 use crate::state::Shared;
+use crate::timefmt::now_rfc3339;
 
 pub fn routes() -> Router<Shared> {
     Router::new()
@@ -25,6 +27,11 @@ pub fn routes() -> Router<Shared> {
         .route("/_emulator/entities/{blueprint}", get(entities))
         .route("/_emulator/runs", post(create_run))
         .route("/_emulator/runs/{run_id}", get(get_run))
+        .route("/_emulator/integrations/{id}", get(integration))
+        .route(
+            "/_emulator/integrations/{id}/save-and-resync",
+            post(save_and_resync),
+        )
 }
 
 async fn request_counts(State(state): State<Shared>) -> Response {
@@ -79,5 +86,44 @@ async fn get_run(State(state): State<Shared>, Path(run_id): Path<String>) -> Res
     match state.store().runs.get(&run_id) {
         Some(run) => Json(json!({"run": run.json, "logs": run.logs})).into_response(),
         None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+/// Everything the emulator holds about an integration: the record, the latest resync
+/// request, every resync state reported, examples, ingested logs and metrics.
+async fn integration(State(state): State<Shared>, Path(id): Path<String>) -> Response {
+    match state.store().integrations.by_id.get(&id) {
+        Some(i) => Json(json!({
+            "integration": i.json,
+            "resyncRequest": i.resync_request,
+            "resyncStates": i.resync_states,
+            "examples": i.examples,
+            "logs": i.logs,
+            "metrics": i.metrics,
+        }))
+        .into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+struct SaveAndResync {
+    config: serde_json::Value,
+}
+
+/// A user pressing "Save & Resync" in Port's UI with a new mapping.
+async fn save_and_resync(
+    State(state): State<Shared>,
+    Path(id): Path<String>,
+    Json(body): Json<SaveAndResync>,
+) -> Response {
+    let mut store = state.store();
+    let now = now_rfc3339();
+    match set_config(&mut store.integrations, &id, body.config, "user", &now) {
+        Ok(_) => {
+            let request = store.integrations.request_resync(&id, &now);
+            Json(json!({"request": request})).into_response()
+        }
+        Err(e) => e.into_response(),
     }
 }

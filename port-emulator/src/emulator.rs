@@ -13,11 +13,13 @@ use tokio::sync::oneshot;
 use crate::auth::AuthState;
 use crate::body_limit::PORT_BODY_LIMIT;
 use crate::faults::{FaultEngine, Faults};
+use crate::integration::{self, Integration};
 use crate::request_log::{RequestCounts, RequestRecord};
 use crate::runs::new_run;
 use crate::seed::{DEFAULT_SEED_DATASOURCE, add_blueprints, read_blueprint_dir, seed_entity};
 use crate::state::{AppState, Shared};
 use crate::store::{Store, StoredEntity};
+use crate::timefmt::now_rfc3339;
 
 pub const DEFAULT_CLIENT_ID: &str = "emulator-client-id";
 pub const DEFAULT_CLIENT_SECRET: &str = "emulator-client-secret";
@@ -50,6 +52,7 @@ pub struct EmulatorBuilder {
     blueprints: Vec<Value>,
     blueprint_dirs: Vec<PathBuf>,
     entities: Vec<(String, Value, String)>,
+    integrations: Vec<Value>,
     faults: Faults,
     body_limit: usize,
     bind: SocketAddr,
@@ -64,6 +67,7 @@ impl Default for EmulatorBuilder {
             blueprints: Vec::new(),
             blueprint_dirs: Vec::new(),
             entities: Vec::new(),
+            integrations: Vec::new(),
             faults: Faults::default(),
             body_limit: PORT_BODY_LIMIT,
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
@@ -130,6 +134,14 @@ impl EmulatorBuilder {
         self
     }
 
+    /// An integration record present at start (e.g. one Ocean registered): `installationId`
+    /// plus any fields of the record (`config`, `installationAppType`, `version`, ...), the
+    /// rest as Port fills it in.
+    pub fn integration(mut self, record: Value) -> Self {
+        self.integrations.push(record);
+        self
+    }
+
     pub fn faults(mut self, faults: Faults) -> Self {
         self.faults = faults;
         self
@@ -186,6 +198,9 @@ impl EmulatorBuilder {
             .await
             .map_err(StartError::Bind)?;
         let addr = listener.local_addr().map_err(StartError::Bind)?;
+        for record in &self.integrations {
+            seed_integration(&state, &format!("http://{addr}"), record)?;
+        }
         let app = crate::router::build(state.clone());
         let (stop, stopped) = oneshot::channel::<()>();
         let server = tokio::spawn(async move {
@@ -208,6 +223,28 @@ impl EmulatorBuilder {
             server: Some(server),
         })
     }
+}
+
+fn seed_integration(state: &Shared, base: &str, record: &Value) -> Result<(), StartError> {
+    let id = record["installationId"]
+        .as_str()
+        .ok_or_else(|| StartError::Seed("an integration needs an installationId".into()))?;
+    let fields = record.as_object().cloned().unwrap_or_default();
+    if let Some(config) = fields.get("config") {
+        integration::check_config(config, "config")
+            .map_err(|e| StartError::Seed(format!("integration {id}: {}", e.message)))?;
+    }
+    let now = now_rfc3339();
+    let mut json = integration::new_record(id, base, DEFAULT_SEED_DATASOURCE, &now);
+    json.extend(fields);
+    state.store().integrations.by_id.insert(
+        id.to_string(),
+        Integration {
+            json,
+            ..Integration::default()
+        },
+    );
+    Ok(())
 }
 
 /// A running emulator. Dropping it stops the server.
@@ -318,6 +355,78 @@ impl Emulator {
             .get(run_id)
             .map(|r| r.logs.clone())
             .unwrap_or_default()
+    }
+
+    /// An integration record as `GET /v1/integration/{id}` returns it.
+    pub fn integration(&self, id: &str) -> Option<Value> {
+        self.with_integration(id, |i| Value::Object(i.json.clone()))
+    }
+
+    /// Every resync state the integration reported, in order.
+    pub fn resync_states(&self, id: &str) -> Vec<Value> {
+        self.with_integration(id, |i| i.resync_states.clone())
+            .unwrap_or_default()
+    }
+
+    /// The latest resync request (`{id, updatedAt}`).
+    pub fn resync_request(&self, id: &str) -> Option<Value> {
+        self.with_integration(id, |i| i.resync_request.clone())
+            .flatten()
+    }
+
+    /// The raw examples last posted for `kind`.
+    pub fn kind_examples(&self, id: &str, kind: &str) -> Vec<Value> {
+        self.with_integration(id, |i| i.examples.get(kind).cloned())
+            .flatten()
+            .unwrap_or_default()
+    }
+
+    /// Every kind's sync metrics posted to the metrics ingest URL, in order.
+    pub fn ingested_metrics(&self, id: &str) -> Vec<Value> {
+        self.with_integration(id, |i| i.metrics.clone())
+            .unwrap_or_default()
+    }
+
+    /// Every log line posted to the log ingest URL, in order.
+    pub fn ingested_logs(&self, id: &str) -> Vec<Value> {
+        self.with_integration(id, |i| i.logs.clone())
+            .unwrap_or_default()
+    }
+
+    /// What a user does in Port's UI with "Save & Resync": stores the mapping (checked as
+    /// `PATCH .../config` checks it) and requests a resync.
+    pub fn save_and_resync(&self, id: &str, config: Value) -> Result<(), String> {
+        let mut store = self.state.store();
+        let now = now_rfc3339();
+        integration::set_config(&mut store.integrations, id, config, "user", &now)
+            .map_err(|e| e.message)?;
+        store.integrations.request_resync(id, &now);
+        Ok(())
+    }
+
+    /// A mapping change without a resync request (`PATCH .../config` by a user's script).
+    pub fn set_integration_config(&self, id: &str, config: Value) -> Result<(), String> {
+        let mut store = self.state.store();
+        integration::set_config(&mut store.integrations, id, config, "user", &now_rfc3339())
+            .map(|_| ())
+            .map_err(|e| e.message)
+    }
+
+    /// Deletes an integration, as a user removing it from Data Sources.
+    pub fn remove_integration(&self, id: &str) -> bool {
+        self.state.store().integrations.by_id.remove(id).is_some()
+    }
+
+    /// A resync requested without a mapping change (the UI's "Resync" button).
+    pub fn request_resync(&self, id: &str) -> Option<Value> {
+        self.state
+            .store()
+            .integrations
+            .request_resync(id, &now_rfc3339())
+    }
+
+    fn with_integration<T>(&self, id: &str, f: impl FnOnce(&Integration) -> T) -> Option<T> {
+        self.state.store().integrations.by_id.get(id).map(f)
     }
 
     /// Counts of Port requests by (method, path template, status); admin calls are not counted.

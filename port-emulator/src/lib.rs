@@ -31,6 +31,7 @@ mod entities;
 mod entity_validation;
 mod entity_write;
 mod faults;
+mod integration;
 pub mod paths;
 mod projection;
 mod request_input;

@@ -12,6 +12,17 @@ pub const ENTITIES_SEARCH: &str = "/v1/blueprints/{blueprint_identifier}/entitie
 pub const ENTITIES_BULK_DELETE: &str = "/v1/blueprints/{blueprint_identifier}/bulk/entities/delete";
 pub const RUN: &str = "/v1/actions/runs/{run_id}";
 pub const RUN_LOGS: &str = "/v1/actions/runs/{run_id}/logs";
+pub const INTEGRATIONS: &str = "/v1/integration";
+pub const INTEGRATION: &str = "/v1/integration/{identifier}";
+pub const INTEGRATION_CONFIG: &str = "/v1/integration/{identifier}/config";
+pub const INTEGRATION_RESYNC_STATE: &str = "/v1/integration/{identifier}/resync-state";
+pub const INTEGRATION_RESYNC: &str = "/v1/integration/{identifier}/resync";
+pub const INTEGRATION_RESYNC_REQUEST: &str = "/v1/integration/{identifier}/resync-request";
+pub const INTEGRATION_KIND_EXAMPLES: &str = "/v1/integration/{identifier}/kinds/{kind}/examples";
+/// Where an integration record's `logAttributes.ingestUrl` points (Port's ingest service).
+pub const INGEST_LOGS: &str = "/ingest/integration/{identifier}/logs";
+/// `metricAttributes.ingestUrl` + `/syncMetrics`.
+pub const INGEST_SYNC_METRICS: &str = "/ingest/integration/{identifier}/metrics/syncMetrics";
 
 /// Prefix of the emulator's own control endpoints; nothing under it exists in Port.
 pub const ADMIN_PREFIX: &str = "/_emulator";

@@ -5,12 +5,13 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::middleware::from_fn_with_state;
 use axum::response::IntoResponse;
-use axum::routing::{get, post};
+use axum::routing::{get, patch, post};
 
 use crate::api_error::ApiError;
 use crate::state::Shared;
 use crate::{
-    admin, auth, blueprints, body_limit, entities, faults, paths, request_log, runs, search,
+    admin, auth, blueprints, body_limit, entities, faults, integration, paths, request_log, runs,
+    search,
 };
 
 pub fn build(state: Shared) -> Router {
@@ -35,6 +36,30 @@ pub fn build(state: Shared) -> Router {
         .route(paths::ENTITIES_BULK_DELETE, post(entities::bulk_delete))
         .route(paths::RUN, get(runs::get_run).patch(runs::update_run))
         .route(paths::RUN_LOGS, post(runs::add_log))
+        .route(paths::INTEGRATIONS, post(integration::create))
+        .route(
+            paths::INTEGRATION,
+            get(integration::get_one).patch(integration::update),
+        )
+        .route(paths::INTEGRATION_CONFIG, patch(integration::update_config))
+        .route(
+            paths::INTEGRATION_RESYNC_STATE,
+            patch(integration::update_resync_state),
+        )
+        .route(paths::INTEGRATION_RESYNC, post(integration::request_resync))
+        .route(
+            paths::INTEGRATION_RESYNC_REQUEST,
+            get(integration::get_resync_request),
+        )
+        .route(
+            paths::INTEGRATION_KIND_EXAMPLES,
+            post(integration::post_examples),
+        )
+        .route(paths::INGEST_LOGS, post(integration::ingest_logs))
+        .route(
+            paths::INGEST_SYNC_METRICS,
+            post(integration::ingest_metrics),
+        )
         .route_layer(from_fn_with_state(state.clone(), body_limit::enforce))
         .route_layer(from_fn_with_state(state.clone(), auth::require_bearer));
     let open = Router::new()

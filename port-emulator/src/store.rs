@@ -143,6 +143,7 @@ pub struct Store {
     /// pages through.
     pub entities: BTreeMap<String, BTreeMap<String, StoredEntity>>,
     pub runs: BTreeMap<String, Run>,
+    pub integrations: crate::integration::Integrations,
     generated_identifiers: u64,
 }
 

@@ -36,6 +36,10 @@ pub enum SetupError {
         addr: std::net::SocketAddr,
         error: std::io::Error,
     },
+    /// The integration in Port cannot be used: the mapping stored there is bad or empty, or
+    /// Port refused our credentials while registering.
+    #[error("{0}")]
+    Integration(String),
     /// A command-line value that makes no sense (e.g. an unknown `--kind`).
     #[error("{0}")]
     Usage(String),

@@ -11,6 +11,7 @@ use crate::actions::WebhookSettings;
 use crate::actions::settings as webhook;
 use crate::aws::AwsSettings;
 use crate::config::{self, Env, Layer, SettingError};
+use crate::integration::{self, IntegrationSettings};
 use crate::port::{PortConfig, Secret};
 
 pub const DEFAULT_LISTEN_ADDR: &str = "0.0.0.0:8000";
@@ -32,13 +33,10 @@ pub const LISTEN_ADDR: &str = "LISTEN_ADDR";
 pub const RESYNC_TOKEN: &str = "RESYNC_TOKEN";
 pub const SHUTDOWN_GRACE_SECONDS: &str = "SHUTDOWN_GRACE_SECONDS";
 pub const CONFIG_FILE: &str = "CONFIG_FILE";
-pub const INITIALIZE_PORT_RESOURCES: [&str; 2] = [
-    "INITIALIZE_PORT_RESOURCES",
-    "OCEAN__INITIALIZE_PORT_RESOURCES",
-];
+pub use crate::blueprints::INITIALIZE_PORT_RESOURCES;
 
 /// The names [`DaemonSettings`] itself reads (its parts read theirs: [`PortConfig::SETTINGS`],
-/// [`AwsSettings::SETTINGS`], [`webhook::NAMES`]).
+/// [`AwsSettings::SETTINGS`], [`webhook::NAMES`], [`integration::settings::FILE_SETTINGS`]).
 pub const SERVICE_SETTINGS: &[&str] = &[
     MAPPING_FILE,
     BLUEPRINTS_DIR,
@@ -65,6 +63,7 @@ pub fn file_settings() -> Vec<&'static str> {
         PortConfig::SETTINGS,
         AwsSettings::SETTINGS,
         webhook::NAMES,
+        integration::settings::FILE_SETTINGS,
     ]
     .concat()
 }
@@ -73,7 +72,7 @@ pub fn file_settings() -> Vec<&'static str> {
 pub fn bootstrap_blueprints<F: Fn(&str) -> Option<String>>(
     env: &Env<F>,
 ) -> Result<bool, SettingError> {
-    env.flag(&INITIALIZE_PORT_RESOURCES, true)
+    crate::blueprints::initialize_port_resources(env)
 }
 
 /// Flag values given on the command line, by setting name.
@@ -127,6 +126,8 @@ pub struct DaemonSettings {
     /// The self-service actions webhook, when `WEBHOOK_ENABLED` (or `serve-actions`).
     pub webhook: Option<WebhookSettings>,
     pub config_file: Option<PathBuf>,
+    /// Registration in Port, MAPPING_SOURCE, polling.
+    pub integration: IntegrationSettings,
 }
 
 impl DaemonSettings {
@@ -193,6 +194,7 @@ impl DaemonSettings {
             aws,
             webhook,
             config_file,
+            integration: IntegrationSettings::from_env(env)?,
         })
     }
 }

@@ -3,6 +3,7 @@
 pub mod dry_run;
 pub mod healthcheck;
 pub mod map;
+pub mod oneshot;
 pub mod raw_dump;
 pub mod resync;
 pub mod run;
@@ -14,9 +15,11 @@ use std::process::ExitCode;
 
 use crate::app::{ServiceError, SetupError};
 use crate::aws::{AwsSettings, AwsSources};
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, ResyncArgs};
 use crate::config::Env;
 use crate::entity::Entity;
+use crate::integration::StartError;
+use crate::integration::from_port::PortMappingFile;
 use crate::sync::ResyncError;
 
 /// The documented exit codes.
@@ -48,6 +51,9 @@ pub enum CommandError {
     /// A long-running command that could not start, or could not go on.
     #[error(transparent)]
     Service(#[from] ServiceError),
+    /// Registering in Port failed (Port unreachable or refusing a call); nothing was written.
+    #[error("{0}; nothing was written")]
+    Integration(StartError),
 }
 
 impl CommandError {
@@ -56,9 +62,9 @@ impl CommandError {
             CommandError::Setup(_) => Exit::Config,
             CommandError::Resync(e) if e.is_configuration() => Exit::Config,
             CommandError::Service(ServiceError::Setup(_)) => Exit::Config,
-            CommandError::Resync(_) | CommandError::Service(ServiceError::Stopped(_)) => {
-                Exit::Failures
-            }
+            CommandError::Resync(_)
+            | CommandError::Service(ServiceError::Stopped(_))
+            | CommandError::Integration(_) => Exit::Failures,
         }
     }
 
@@ -71,7 +77,15 @@ impl CommandError {
 }
 
 /// Runs the command the user asked for.
-pub async fn dispatch(cli: Cli) -> Result<Exit, CommandError> {
+pub async fn dispatch(mut cli: Cli) -> Result<Exit, CommandError> {
+    // Kept until the command is done: the file is removed when dropped.
+    let _from_port = if cli.mapping_from_port {
+        let file = mapping_from_port(&cli.command).await?;
+        cli.files.given_mapping = Some(file.path.clone());
+        Some(file)
+    } else {
+        None
+    };
     let files = &cli.files;
     match cli.command {
         Command::Validate => Ok(validate::run(files)?),
@@ -82,6 +96,25 @@ pub async fn dispatch(cli: Cli) -> Result<Exit, CommandError> {
         Command::Healthcheck(args) => Ok(healthcheck::run(args.url.as_deref()).await),
         Command::ServeActions(args) => serve_actions::run(files, &args).await,
     }
+}
+
+/// `--mapping-from-port`: the mapping stored in Port, for the commands that read no AWS state
+/// into Port (`resync --dry-run`, `map`, `validate`).
+async fn mapping_from_port(command: &Command) -> Result<PortMappingFile, SetupError> {
+    let offline = matches!(
+        command,
+        Command::Validate | Command::Map(_) | Command::Resync(ResyncArgs { dry_run: true, .. })
+    );
+    if !offline {
+        return Err(SetupError::Usage(
+            "--mapping-from-port applies to resync --dry-run, map and validate; resync and run \
+             take the mapping from MAPPING_SOURCE"
+                .to_owned(),
+        ));
+    }
+    crate::integration::from_port::fetch()
+        .await
+        .map_err(SetupError::Integration)
 }
 
 /// Prints why the command stopped, once, and gives its exit code.

@@ -40,6 +40,7 @@ pub struct Metrics {
     port_token_fetches: Counter,
     /// The Port client's counters as last folded in, to add only what is new.
     port_seen: Mutex<ClientStats>,
+    integration_poll_failures: Counter,
 }
 
 /// Registers `metric` under `name` and hands it back for recording.
@@ -65,6 +66,7 @@ mod help {
     pub const RETRIES: &str = "Port requests repeated after a retryable failure";
     pub const REAUTH: &str = "Port requests repeated with a fresh token after a 401";
     pub const TOKENS: &str = "Port access tokens obtained";
+    pub const POLL_FAILURES: &str = "Polls of the integration in Port (mapping and resync requests) that failed; retried at the next interval";
 }
 
 impl Default for Metrics {
@@ -129,8 +131,18 @@ impl Metrics {
                 Counter::default(),
             ),
             port_seen: Mutex::new(ClientStats::default()),
+            integration_poll_failures: add(
+                &mut r,
+                "integration_poll_failures",
+                help::POLL_FAILURES,
+                Counter::default(),
+            ),
             registry: r,
         }
+    }
+
+    pub fn integration_poll_failed(&self) {
+        self.integration_poll_failures.inc();
     }
 
     pub fn set_running(&self, running: bool) {

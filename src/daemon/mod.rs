@@ -6,6 +6,7 @@
 //! `http` serves the endpoints; this module only wires them together.
 
 pub mod http;
+pub mod integration;
 pub mod metrics;
 pub mod runner;
 pub mod scheduling;
@@ -20,6 +21,7 @@ use tokio_util::sync::CancellationToken;
 use crate::app::{
     DaemonSettings, ServiceError, SetupError, Startup, port_check, shutdown, startup,
 };
+use crate::integration::PortIntegration;
 use runner::Work;
 pub use state::{Daemon, LastResync, Refused, ResyncResult, Trigger};
 
@@ -44,6 +46,7 @@ pub async fn run(settings: DaemonSettings) -> Result<(), ServiceError> {
         blueprints: started.loaded.blueprints,
         sources: started.sources,
         port: started.port,
+        integration: Default::default(),
     });
     let http_stop = CancellationToken::new();
     let server = http::spawn(
@@ -86,6 +89,9 @@ async fn serve(
         &daemon.shutdown,
     )
     .await?;
+    if let Some(registered) = integration::register(&work.port, settings, &daemon.shutdown).await? {
+        let _ = work.integration.set(registered);
+    }
     if daemon.shutdown.is_cancelled() {
         return Ok(());
     }
@@ -95,6 +101,7 @@ async fn serve(
         seconds = start.elapsed().as_secs_f64(),
         "ready: configuration loaded and Port credentials accepted"
     );
+    let registered = work.integration.get().cloned();
     let resyncs = spawn_resync_thread(daemon.clone(), work, triggers)?;
     let mut jobs = scheduling::start(&settings.schedule, daemon)
         .await
@@ -104,9 +111,18 @@ async fn serve(
                 problem: format!("cannot start the scheduler: {e}"),
             })
         })?;
+    let once = integration::is_once(settings);
+    if let Some(registered) = registered.filter(|_| !once) {
+        spawn_polling(registered, daemon);
+    }
     if settings.resync_on_start {
         let _ = daemon.request(Trigger::Start);
     }
+    let once_outcome = if once {
+        integration::run_once(daemon, &daemon.shutdown).await
+    } else {
+        Ok(())
+    };
     daemon.shutdown.cancelled().await;
     let _ = jobs.shutdown().await;
     if daemon.is_running() {
@@ -121,7 +137,20 @@ async fn serve(
             "the running resync did not finish within SHUTDOWN_GRACE_SECONDS; stopping anyway"
         ),
     }
-    Ok(())
+    once_outcome
+}
+
+/// Port's changes (a mapping saved, a resync requested) start resyncs.
+fn spawn_polling(registered: Arc<PortIntegration>, daemon: &Arc<Daemon>) {
+    let (asks, counts) = (daemon.clone(), daemon.clone());
+    tokio::spawn(registered.poll(
+        move |reason| {
+            tracing::info!(reason = reason.as_str(), "Port asks for a resync");
+            let _ = asks.request(Trigger::Port);
+        },
+        move || counts.metrics.integration_poll_failed(),
+        daemon.shutdown.clone(),
+    ));
 }
 
 /// The resync future is not `Send` (rustc cannot prove it for the borrowing closures inside

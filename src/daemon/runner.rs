@@ -2,25 +2,30 @@
 //! each ended.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use futures::FutureExt;
 use tokio::sync::mpsc;
 
+use super::integration;
 use super::state::{Daemon, LastResync, ResyncResult, Trigger};
 use crate::aws::AwsSources;
 use crate::blueprints::Blueprints;
+use crate::integration::PortIntegration;
 use crate::mapping::Mapping;
 use crate::port::PortClient;
-use crate::sync::{Resync, ResyncError, ResyncReport};
+use crate::sync::{Resync, ResyncReport};
 
 /// What every resync reads, loaded once at start.
 pub struct Work {
+    /// The mapping file's; a resync may use Port's instead (MAPPING_SOURCE).
     pub mapping: Arc<Mapping>,
     pub blueprints: Blueprints,
     pub sources: AwsSources,
     pub port: PortClient,
+    /// Set once registered in Port.
+    pub integration: OnceLock<Arc<PortIntegration>>,
 }
 
 /// Runs resyncs one at a time as they are requested, until shutdown.
@@ -45,6 +50,7 @@ pub async fn resync_loop(daemon: Arc<Daemon>, work: Arc<Work>, mut rx: mpsc::Rec
                 .resync_finished(ResyncResult::Error, 0.0, unix_now(), None);
         }
         daemon.finish_running();
+        daemon.start_queued();
         // Hand the pages the resync used back to the system now rather than keeping them
         // for the next resync: an idle daemon should be small.
         // SAFETY: mi_collect only walks mimalloc's own heap of this thread; no pointer is
@@ -57,15 +63,26 @@ async fn resync_once(daemon: &Daemon, work: &Work, trigger: Trigger) {
     let started_at = now_rfc3339();
     let started = Instant::now();
     tracing::info!(trigger = trigger.as_str(), "resync started");
-    let resync = Resync {
-        mapping: &work.mapping,
-        blueprints: &work.blueprints,
-        sources: &work.sources,
-        port: &work.port,
-        // Done once at start.
-        bootstrap_blueprints: false,
+    let registered = work.integration.get();
+    let state = integration::resync_started(registered).await;
+    let chosen = integration::mapping(registered, &work.mapping, &work.blueprints).await;
+    let outcome = match &chosen {
+        Ok(mapping) => {
+            let resync = Resync {
+                mapping,
+                blueprints: &work.blueprints,
+                sources: &work.sources,
+                port: &work.port,
+                // Done once at start.
+                bootstrap_blueprints: false,
+            };
+            resync
+                .run_until(&daemon.shutdown)
+                .await
+                .map_err(|e| e.to_string())
+        }
+        Err(e) => Err(e.clone()),
     };
-    let outcome = resync.run_until(&daemon.shutdown).await;
     let seconds = started.elapsed().as_secs_f64();
     daemon.refresh_request_metrics();
     let result = result_of(&outcome);
@@ -73,18 +90,20 @@ async fn resync_once(daemon: &Daemon, work: &Work, trigger: Trigger) {
         .metrics
         .resync_finished(result, seconds, unix_now(), outcome.as_ref().ok());
     log_outcome(trigger, result, seconds, &outcome);
+    let resynced = outcome.as_ref().ok().zip(chosen.as_deref().ok());
+    integration::resync_ended(registered, state, result, resynced).await;
     daemon.record(LastResync {
         trigger,
         result,
         started_at,
         finished_at: now_rfc3339(),
         duration_seconds: seconds,
-        error: outcome.as_ref().err().map(ToString::to_string),
+        error: outcome.as_ref().err().cloned(),
         blueprints: outcome.as_ref().map(blueprint_counts).unwrap_or_default(),
     });
 }
 
-fn result_of(outcome: &Result<ResyncReport, ResyncError>) -> ResyncResult {
+fn result_of(outcome: &Result<ResyncReport, String>) -> ResyncResult {
     match outcome {
         Ok(report) if report.cancelled => ResyncResult::Cancelled,
         Ok(report) if report.is_success() => ResyncResult::Success,
@@ -97,7 +116,7 @@ fn log_outcome(
     trigger: Trigger,
     result: ResyncResult,
     seconds: f64,
-    outcome: &Result<ResyncReport, ResyncError>,
+    outcome: &Result<ResyncReport, String>,
 ) {
     match outcome {
         Ok(report) => tracing::info!(

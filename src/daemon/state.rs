@@ -10,6 +10,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::metrics::Metrics;
+use crate::integration::OneQueued;
 use crate::port::{PortClient, Secret};
 
 /// What started a resync.
@@ -19,6 +20,8 @@ pub enum Trigger {
     Start,
     Schedule,
     Api,
+    /// Port asked (a mapping change, a resync request), as seen by polling.
+    Port,
 }
 
 impl Trigger {
@@ -27,6 +30,7 @@ impl Trigger {
             Trigger::Start => "start",
             Trigger::Schedule => "schedule",
             Trigger::Api => "api",
+            Trigger::Port => "port",
         }
     }
 }
@@ -91,6 +95,8 @@ pub struct Daemon {
     last: Mutex<Option<LastResync>>,
     last_success_at: Mutex<Option<String>>,
     resync_token: Option<Secret>,
+    /// Port's requests during a resync: exactly one more is queued.
+    port_queue: OneQueued,
 }
 
 impl Daemon {
@@ -111,6 +117,7 @@ impl Daemon {
             last: Mutex::new(None),
             last_success_at: Mutex::new(None),
             resync_token,
+            port_queue: OneQueued::default(),
         };
         (daemon, trigger_rx)
     }
@@ -166,6 +173,12 @@ impl Daemon {
             .compare_exchange(false, true, Ordering::SeqCst, Ordering::SeqCst)
             .is_err()
         {
+            if trigger == Trigger::Port {
+                if self.port_queue.queue() {
+                    tracing::info!("Port asked for a resync while one runs: one more is queued");
+                }
+                return Ok(());
+            }
             self.metrics.skipped(trigger.as_str());
             tracing::warn!(
                 trigger = trigger.as_str(),
@@ -186,6 +199,13 @@ impl Daemon {
     pub(super) fn finish_running(&self) {
         self.metrics.set_running(false);
         self.running.store(false, Ordering::SeqCst);
+    }
+
+    /// Starts the resync Port asked for during the last one, if it did.
+    pub(super) fn start_queued(&self) {
+        if self.port_queue.take() {
+            let _ = self.request(Trigger::Port);
+        }
     }
 }
 

@@ -9,6 +9,7 @@ mod bulk;
 mod client;
 mod config;
 mod error;
+mod integration;
 mod retry;
 mod runs;
 mod search;
@@ -26,6 +27,9 @@ pub use config::{
     RetryPolicy, Secret,
 };
 pub use error::PortError;
+pub use integration::{
+    IntegrationRecord, NewIntegration, ResyncRequest, ResyncStateUpdate, ResyncStatus,
+};
 pub use runs::RunStatus;
 pub use search::{SEARCH_PAGE_LIMIT, ownership_query};
 pub use stats::{ClientStats, operation};

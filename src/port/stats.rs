@@ -16,6 +16,15 @@ pub mod operation {
     pub const PATCH_BLUEPRINT: &str = "patch_blueprint";
     pub const UPDATE_RUN: &str = "update_run";
     pub const ADD_RUN_LOG: &str = "add_run_log";
+    pub const GET_INTEGRATION: &str = "get_integration";
+    pub const CREATE_INTEGRATION: &str = "create_integration";
+    pub const PATCH_INTEGRATION: &str = "patch_integration";
+    pub const PATCH_INTEGRATION_CONFIG: &str = "patch_integration_config";
+    pub const PATCH_RESYNC_STATE: &str = "patch_resync_state";
+    pub const GET_RESYNC_REQUEST: &str = "get_resync_request";
+    pub const POST_KIND_EXAMPLES: &str = "post_kind_examples";
+    pub const POST_SYNC_METRICS: &str = "post_sync_metrics";
+    pub const INGEST_LOGS: &str = "ingest_logs";
 }
 
 /// A snapshot of a client's counters.

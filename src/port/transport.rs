@@ -22,6 +22,9 @@ pub(crate) struct ApiRequest {
     pub segments: Vec<String>,
     pub query: Vec<(&'static str, String)>,
     pub body: Option<Vec<u8>>,
+    /// A URL Port handed out (an integration's ingest URLs), used instead of the base URL
+    /// and the segments.
+    pub absolute: Option<Url>,
 }
 
 impl ApiRequest {
@@ -32,7 +35,15 @@ impl ApiRequest {
             segments: segments.iter().map(|s| s.to_string()).collect(),
             query: Vec::new(),
             body: None,
+            absolute: None,
         }
+    }
+
+    /// A request to a URL Port gave us rather than one under the API's base URL.
+    pub fn to_url(operation: &'static str, method: Method, url: Url) -> Self {
+        let mut request = Self::new(operation, method, &[]);
+        request.absolute = Some(url);
+        request
     }
 
     pub fn query(mut self, key: &'static str, value: impl ToString) -> Self {
@@ -125,6 +136,9 @@ impl Transport {
     }
 
     fn url(&self, request: &ApiRequest) -> Url {
+        if let Some(url) = &request.absolute {
+            return url.clone();
+        }
         let mut url = self.base_url.clone();
         url.path_segments_mut()
             .expect("checked at construction: the base URL can be a base")

@@ -23,7 +23,14 @@ pub struct KindSummary {
     pub accounts: BTreeSet<String>,
     pub regions: BTreeSet<String>,
     pub failed_scopes: usize,
+    /// The first few raw items, as samples for Port's mapping editor (raw items carry no
+    /// secret value).
+    #[serde(skip)]
+    pub examples: Vec<serde_json::Value>,
 }
+
+/// Raw items kept per kind as [`KindSummary::examples`].
+pub const EXAMPLES_PER_KIND: usize = 5;
 
 /// Everything a resync needs to know about the AWS side before touching Port.
 #[derive(Debug, Default)]
@@ -179,6 +186,10 @@ fn map_page(
     let summary = extraction.kinds.entry(page.kind).or_default();
     summary.accounts.insert(page.account_id.clone());
     summary.regions.insert(page.region.clone());
+    let room = EXAMPLES_PER_KIND.saturating_sub(summary.examples.len());
+    summary
+        .examples
+        .extend(page.items.iter().take(room).cloned());
     let kind = page.kind.as_str();
     for item in &page.items {
         transformer.map_json(kind, item, &mut |outcome| match outcome {

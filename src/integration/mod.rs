@@ -1,0 +1,341 @@
+//! Being a Port integration, as Ocean integrations are: registered in Port (Data Sources),
+//! the mapping kept in Port and edited in its UI, resyncs started from Port ("Save & Resync",
+//! resync requests) by polling, and each resync's state reported back.
+//!
+//! The decisions are values ([`registration::plan`], [`changes::ChangeDetector`],
+//! [`resync_state::Ended`]); [`PortIntegration`] carries them out for the commands and the
+//! daemon, which call into it at a few places.
+
+pub mod changes;
+pub mod from_port;
+pub mod mapping_source;
+pub mod poll;
+pub mod queue;
+pub mod registration;
+pub mod resync_state;
+pub mod settings;
+pub mod sync_metrics;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+
+use crate::blueprints::Blueprints;
+use crate::mapping::Mapping;
+use crate::port::{IntegrationRecord, PortClient, PortError, ResyncStateUpdate};
+pub use changes::{ChangeDetector, Observed, Reason};
+pub use mapping_source::{MappingOrigin, PortMappingError};
+pub use queue::OneQueued;
+pub use resync_state::{Ended, ResyncStateReport};
+pub use settings::{IntegrationSettings, ListenerType, MappingSource};
+
+/// Why the integration could not be registered.
+#[derive(Debug)]
+pub enum StartError {
+    /// A configuration problem (exit 2): the mapping file, or credentials Port refuses.
+    Config(String),
+    /// Port could not be reached or refused a call.
+    Port(PortError),
+}
+
+impl std::fmt::Display for StartError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StartError::Config(e) => f.write_str(e),
+            StartError::Port(e) => write!(f, "registering the integration in Port failed: {e}"),
+        }
+    }
+}
+
+fn port_error(e: PortError) -> StartError {
+    if e.refuses_credentials() {
+        StartError::Config(format!(
+            "Port refused our credentials (PORT_CLIENT_ID / PORT_CLIENT_SECRET): {e}"
+        ))
+    } else {
+        StartError::Port(e)
+    }
+}
+
+/// This program's integration in Port, registered.
+pub struct PortIntegration {
+    port: PortClient,
+    settings: IntegrationSettings,
+    mapping_file: PathBuf,
+    file_config: Value,
+    record: Mutex<IntegrationRecord>,
+    schedule_interval: Option<Duration>,
+    poll_failures: AtomicU64,
+}
+
+impl PortIntegration {
+    /// Registers (or takes over) the integration: see [`registration::plan`]. The mapping file
+    /// was validated before; `schedule_interval` is what Port shows as the resync interval.
+    pub async fn register(
+        port: &PortClient,
+        settings: &IntegrationSettings,
+        mapping_file: &Path,
+        schedule_interval: Option<Duration>,
+    ) -> Result<Self, StartError> {
+        let file_config = mapping_source::file_as_json(mapping_file).map_err(StartError::Config)?;
+        let wanted = registration::Wanted {
+            app_type: settings.integration_type.clone(),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            file_config: file_config.clone(),
+            source: settings.mapping_source,
+            initialize_port_resources: settings.initialize_port_resources,
+        };
+        let record = registration::register(port, &wanted)
+            .await
+            .map_err(port_error)?;
+        let integration = PortIntegration {
+            port: port.clone(),
+            settings: settings.clone(),
+            mapping_file: mapping_file.to_owned(),
+            file_config,
+            record: Mutex::new(record),
+            schedule_interval,
+            poll_failures: AtomicU64::new(0),
+        };
+        integration.log_mapping_source();
+        Ok(integration)
+    }
+
+    /// [`Self::register`], retried while Port is unreachable; `Ok(None)` on shutdown.
+    pub async fn register_until_done(
+        port: &PortClient,
+        settings: &IntegrationSettings,
+        mapping_file: &Path,
+        schedule_interval: Option<Duration>,
+        shutdown: &CancellationToken,
+    ) -> Result<Option<Self>, StartError> {
+        let mut wait = Duration::from_secs(1);
+        loop {
+            match Self::register(port, settings, mapping_file, schedule_interval).await {
+                Ok(registered) => return Ok(Some(registered)),
+                Err(StartError::Port(e)) => {
+                    tracing::warn!(error = %e, retry_in_seconds = wait.as_secs(), "cannot register the integration in Port yet; not ready");
+                    tokio::select! {
+                        () = shutdown.cancelled() => return Ok(None),
+                        () = tokio::time::sleep(wait) => {}
+                    }
+                    wait = (wait * 2).min(Duration::from_secs(30));
+                }
+                Err(config) => return Err(config),
+            }
+        }
+    }
+
+    fn log_mapping_source(&self) {
+        let id = self.port.integration_identifier();
+        let record = lock(&self.record);
+        match self.settings.mapping_source {
+            MappingSource::Port => {
+                let same =
+                    changes::canonical(&record.config) == changes::canonical(&self.file_config);
+                tracing::info!(
+                    integration = id,
+                    mapping_file = %self.mapping_file.display(),
+                    "MAPPING_SOURCE=port: every resync uses the mapping stored in Port; the local mapping file only seeds an empty record{}",
+                    if same { "" } else { " (it differs from Port's mapping and is not used)" }
+                );
+            }
+            MappingSource::File => tracing::info!(
+                integration = id,
+                mapping_file = %self.mapping_file.display(),
+                "MAPPING_SOURCE=file: every resync uses the local mapping file; edits made in Port are overwritten with it"
+            ),
+        }
+    }
+
+    pub fn identifier(&self) -> &str {
+        self.port.integration_identifier()
+    }
+
+    pub fn settings(&self) -> &IntegrationSettings {
+        &self.settings
+    }
+
+    /// The record as last read.
+    pub fn record(&self) -> IntegrationRecord {
+        lock(&self.record).clone()
+    }
+
+    /// Polls that failed since start.
+    pub fn poll_failures(&self) -> u64 {
+        self.poll_failures.load(Ordering::Relaxed)
+    }
+
+    /// The mapping one resync uses: the file's (MAPPING_SOURCE=file) or Port's, read now and
+    /// checked as a file is. `Err` says why the resync must not start.
+    pub async fn mapping_for_resync(
+        &self,
+        file_mapping: &Arc<Mapping>,
+        blueprints: &Blueprints,
+        is_supported: impl Fn(&str) -> bool,
+    ) -> Result<(Arc<Mapping>, MappingOrigin), String> {
+        if self.settings.mapping_source == MappingSource::File {
+            return Ok((
+                file_mapping.clone(),
+                MappingOrigin::File(self.mapping_file.clone()),
+            ));
+        }
+        let record = match self.port.get_integration().await {
+            Ok(Some(record)) => record,
+            Ok(None) => {
+                return Err(format!(
+                    "integration {} no longer exists in Port",
+                    self.identifier()
+                ));
+            }
+            Err(e) => return Err(format!("reading the mapping from Port failed: {e}")),
+        };
+        *lock(&self.record) = record.clone();
+        let (mapping, warnings) = mapping_source::mapping_from_port(
+            self.identifier(),
+            &record.config,
+            blueprints,
+            is_supported,
+        )
+        .map_err(|e| e.to_string())?;
+        for warning in warnings {
+            tracing::warn!("{warning}");
+        }
+        let origin = MappingOrigin::Port {
+            integration: self.identifier().to_owned(),
+            updated_at: record.updated_at.clone(),
+        };
+        Ok((Arc::new(mapping), origin))
+    }
+
+    pub fn state_report(&self, started: jiff::Timestamp) -> ResyncStateReport {
+        ResyncStateReport::new(started, self.schedule_interval)
+    }
+
+    /// Best effort: failures are logged.
+    pub async fn report_state(&self, update: &ResyncStateUpdate) {
+        resync_state::report(&self.port, update).await;
+    }
+
+    /// Posts the raw examples of a finished resync, then its per-kind counts where the
+    /// record's `metricAttributes.ingestUrl` says; best effort, failures logged.
+    pub async fn report_metrics(
+        &self,
+        report: &crate::sync::ResyncReport,
+        mapping: &Mapping,
+        ended: Ended,
+        started: jiff::Timestamp,
+    ) {
+        self.post_examples(report).await;
+        let Some(url) = self.record().metric_ingest_url else {
+            return;
+        };
+        let event_id = format!("{}-{}", self.identifier(), started.as_millisecond());
+        let sender = sync_metrics::Sender {
+            integration_type: &self.settings.integration_type,
+            identifier: self.identifier(),
+            event_id: &event_id,
+        };
+        let seconds = (jiff::Timestamp::now() - started).get_milliseconds() as f64 / 1000.0;
+        let kinds = sync_metrics::kind_metrics(report, mapping, &sender, ended, seconds);
+        if let Err(e) = self.port.post_sync_metrics(&url, &kinds).await {
+            tracing::warn!(error = %e, "could not send the resync's per-kind counts to Port");
+        }
+    }
+
+    /// Posts up to five raw items per fetched kind, so Port's mapping editor has sample data
+    /// to test a mapping against; best effort, failures logged.
+    pub async fn post_examples(&self, report: &crate::sync::ResyncReport) {
+        for (kind, summary) in &report.extraction.kinds {
+            if summary.examples.is_empty() {
+                continue;
+            }
+            if let Err(e) = self
+                .port
+                .post_kind_examples(kind.as_str(), &summary.examples)
+                .await
+            {
+                tracing::warn!(kind = kind.as_str(), error = %e, "could not send raw examples to Port");
+            }
+        }
+    }
+
+    /// One poll: the record and the latest resync request (two GETs). With
+    /// MAPPING_SOURCE=file, a mapping edited in Port is put back to the file's.
+    pub async fn observe(&self) -> Result<Observed, PortError> {
+        let record =
+            self.port
+                .get_integration()
+                .await?
+                .ok_or_else(|| PortError::UnexpectedResponse {
+                    operation: crate::port::operation::GET_INTEGRATION,
+                    detail: format!("integration {} no longer exists in Port", self.identifier()),
+                })?;
+        let request = self.port.get_resync_request().await?;
+        if self.settings.mapping_source == MappingSource::File
+            && changes::canonical(&record.config) != changes::canonical(&self.file_config)
+        {
+            tracing::info!(
+                integration = self.identifier(),
+                "MAPPING_SOURCE=file: the mapping was edited in Port; putting the file's back"
+            );
+            self.port
+                .patch_integration_config(&self.file_config)
+                .await?;
+        }
+        let observed = Observed {
+            config: record.config.clone(),
+            request,
+        };
+        *lock(&self.record) = record;
+        Ok(observed)
+    }
+
+    /// Polls every `EVENT_LISTENER_INTERVAL_SECONDS` until `shutdown`, calling `on_change`
+    /// when a resync is due. The baseline is what Port has when it starts.
+    pub async fn poll(
+        self: Arc<Self>,
+        on_change: impl FnMut(Reason),
+        mut on_failure: impl FnMut(),
+        shutdown: CancellationToken,
+    ) {
+        let baseline = match self.observe().await {
+            Ok(observed) => observed,
+            Err(e) => {
+                tracing::warn!(error = %e, "polling the integration in Port failed; trying again next interval");
+                self.poll_failures.fetch_add(1, Ordering::Relaxed);
+                on_failure();
+                Observed {
+                    config: self.record().config,
+                    request: None,
+                }
+            }
+        };
+        let detector = ChangeDetector::new(self.settings.mapping_source, &baseline);
+        let fetcher = self.clone();
+        let counter = self.clone();
+        poll::poll_loop(
+            self.settings.poll_interval,
+            detector,
+            move || {
+                let fetcher = fetcher.clone();
+                async move { fetcher.observe().await }
+            },
+            on_change,
+            move |_| {
+                counter.poll_failures.fetch_add(1, Ordering::Relaxed);
+                on_failure();
+            },
+            shutdown,
+        )
+        .await;
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
