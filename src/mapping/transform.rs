@@ -310,7 +310,9 @@ impl<'m> Transformer<'m> {
             example: identifier.to_owned(),
             items: 1,
         };
-        tracing::warn!(
+        // Information as it happens; the warning is the end-of-run summary's (and `map`'s),
+        // which would otherwise show the same field twice.
+        tracing::info!(
             %error,
             "mapping field failed; the field is written as null (reported once per field and resync)"
         );
