@@ -11,6 +11,7 @@ pub mod commands;
 pub mod config;
 pub mod daemon;
 pub mod entity;
+pub mod events;
 pub mod logging;
 pub mod mapping;
 pub mod port;
