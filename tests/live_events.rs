@@ -1,14 +1,30 @@
 //! Live events: the shipped EventBridge rules (deploy/live-events) deliver the events
 //! port-aws-sync handles to SQS and leave the others out, checked with moto's EventBridge on
-//! realistic event samples (tests/fixtures/live-events).
+//! realistic event samples (tests/fixtures/live-events); and an event's resource is read
+//! again from moto and brought into the Port emulator with the resync's mapping.
 
 mod support;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use aws_config::BehaviorVersion;
+use aws_config::retry::RetryConfig;
+use aws_sdk_acm::primitives::Blob;
+use aws_sdk_sts::config::Region;
+use port_aws_sync::actions::catalog::CatalogFollower;
+use port_aws_sync::aws::{AccountStrategy, AwsSettings, AwsSources, Kind};
+use port_aws_sync::events::{Handled, Ignored, LiveHandler, recognize};
+use port_aws_sync::mapping::Mapping;
+use port_aws_sync::port::{PortClient, PortConfig};
+use port_emulator::{Emulator, paths};
 use serde_json::{Value, json};
-use support::moto::{ACCOUNT_ID, Moto};
+use support::aws_proxy::{AwsProxy, json_access_denied};
+use support::certs::{KeySpec, self_signed};
+use support::moto::{ACCOUNT_ID, Moto, credentials};
 
 const REGION: &str = "us-east-1";
 /// The rules of both templates, with the pattern file each must carry.
@@ -247,4 +263,441 @@ async fn shipped_rules_deliver_the_handled_events_and_nothing_else() {
             "sample {name} went to the wrong rule (None: not delivered)"
         );
     }
+}
+
+// ---- the handler: one resource read again and brought into Port ----
+
+/// The region of the samples.
+const SAMPLE_REGION: &str = "eu-west-1";
+
+fn fixture(name: &str) -> Value {
+    read_json(
+        &Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join(format!("tests/fixtures/live-events/{name}.json")),
+    )
+}
+
+struct Live {
+    emu: Emulator,
+    proxy: AwsProxy,
+    handler: LiveHandler,
+}
+
+fn mapping_file() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("mapping/port-app-config.yml")
+}
+
+/// The shipped mapping and blueprints, AWS through a recording proxy in front of moto.
+async fn live(moto: &Moto, settings: AwsSettings, mapping: Mapping) -> Live {
+    let emu = Emulator::builder()
+        .blueprints_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("blueprints"))
+        .start()
+        .await;
+    let proxy = AwsProxy::start(&moto.endpoint()).await;
+    let loader = aws_config::defaults(BehaviorVersion::latest())
+        .empty_test_environment()
+        .endpoint_url(proxy.endpoint())
+        .region(Region::new(SAMPLE_REGION))
+        .credentials_provider(credentials())
+        .retry_config(RetryConfig::standard().with_max_attempts(1));
+    let sources = AwsSources::load_with(loader, &settings)
+        .await
+        .expect("sources load");
+    let mut config = PortConfig::new(emu.client_id(), emu.client_secret());
+    config.base_url = emu.base_url();
+    let port = PortClient::new(config).expect("port client");
+    let handler = LiveHandler {
+        sources: Arc::new(sources),
+        catalog: CatalogFollower {
+            mapping: Arc::new(mapping),
+            port,
+        },
+    };
+    Live {
+        emu,
+        proxy,
+        handler,
+    }
+}
+
+fn sample_settings() -> AwsSettings {
+    AwsSettings {
+        regions: Some(vec![SAMPLE_REGION.to_owned()]),
+        ..AwsSettings::default()
+    }
+}
+
+impl Live {
+    /// Recognizes `event` and handles its one resource.
+    async fn handle(&self, event: &Value) -> Result<Handled, String> {
+        let events = recognize(event).unwrap_or_else(|ignored| panic!("ignored: {ignored}"));
+        assert_eq!(events.len(), 1, "{events:?}");
+        self.handler.handle(&events[0].key(), &events).await
+    }
+
+    fn bulk_writes(&self) -> usize {
+        self.emu
+            .requests()
+            .iter()
+            .filter(|r| r.path == paths::ENTITIES_BULK)
+            .count()
+    }
+}
+
+fn secrets_client(config: &aws_types::SdkConfig) -> aws_sdk_secretsmanager::Client {
+    aws_sdk_secretsmanager::Client::new(config)
+}
+
+#[tokio::test]
+async fn a_secret_created_tagged_deleted_and_restored_follows_aws() {
+    let moto = Moto::start();
+    let live = live(
+        &moto,
+        sample_settings(),
+        Mapping::load(&mapping_file()).unwrap(),
+    )
+    .await;
+    let sm = secrets_client(&moto.sdk_config(SAMPLE_REGION).await);
+    let name = "app/db-password";
+    let arn = sm
+        .create_secret()
+        .name(name)
+        .description("database password")
+        .secret_string("never read")
+        .send()
+        .await
+        .unwrap()
+        .arn
+        .unwrap();
+    let entity = || live.emu.entity("awsSecret", &arn);
+
+    let mut created = fixture("secretsmanager-create-secret");
+    created["detail"]["responseElements"]["arn"] = json!(arn);
+    assert_eq!(
+        live.handle(&created).await,
+        Ok(Handled::Upserted(vec![format!("awsSecret {arn}")]))
+    );
+    let stored = entity().expect("the secret reached Port");
+    assert_eq!(stored.title.as_deref(), Some(name));
+    assert_eq!(stored.properties["description"], "database password");
+    assert_eq!(stored.relations["account"], ACCOUNT_ID);
+
+    // The same event again: Port already holds it, nothing is written.
+    let writes = live.bulk_writes();
+    assert_eq!(
+        live.handle(&created).await,
+        Ok(Handled::Unchanged(vec![format!("awsSecret {arn}")]))
+    );
+    assert_eq!(live.bulk_writes(), writes);
+
+    sm.tag_resource()
+        .secret_id(name)
+        .tags(
+            aws_sdk_secretsmanager::types::Tag::builder()
+                .key("team")
+                .value("payments")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let tagged = fixture("secretsmanager-tag-resource");
+    assert_eq!(tagged["detail"]["requestParameters"]["secretId"], name);
+    assert!(matches!(
+        live.handle(&tagged).await,
+        Ok(Handled::Upserted(_))
+    ));
+    assert_eq!(
+        entity().unwrap().properties["tags"],
+        json!({"team": "payments"})
+    );
+
+    // DeleteSecret only schedules the deletion; ListSecrets hides it, so it is gone.
+    sm.delete_secret()
+        .secret_id(name)
+        .recovery_window_in_days(7)
+        .send()
+        .await
+        .unwrap();
+    let mut deleted = fixture("secretsmanager-delete-secret");
+    deleted["detail"]["responseElements"]["aRN"] = json!(arn);
+    assert_eq!(
+        live.handle(&deleted).await,
+        Ok(Handled::Deleted(vec![format!("awsSecret {arn}")]))
+    );
+    assert!(
+        entity().is_none(),
+        "the scheduled deletion removed the entity"
+    );
+
+    // A late tag event (older than the deletion) cannot bring it back: AWS is read again.
+    assert!(matches!(
+        live.handle(&tagged).await,
+        Ok(Handled::Deleted(_))
+    ));
+    assert!(entity().is_none(), "a late event resurrected the secret");
+
+    sm.restore_secret().secret_id(name).send().await.unwrap();
+    assert!(matches!(
+        live.handle(&fixture("secretsmanager-restore-secret")).await,
+        Ok(Handled::Upserted(_))
+    ));
+    let restored = entity().expect("the restored secret is back");
+    assert_eq!(restored.properties["tags"], json!({"team": "payments"}));
+}
+
+#[tokio::test]
+async fn a_secret_deleted_for_good_is_deleted_by_its_arn() {
+    let moto = Moto::start();
+    let live = live(
+        &moto,
+        sample_settings(),
+        Mapping::load(&mapping_file()).unwrap(),
+    )
+    .await;
+    let sm = secrets_client(&moto.sdk_config(SAMPLE_REGION).await);
+    let arn = sm
+        .create_secret()
+        .name("app/db-password")
+        .secret_string("never read")
+        .send()
+        .await
+        .unwrap()
+        .arn
+        .unwrap();
+    let mut created = fixture("secretsmanager-create-secret");
+    created["detail"]["responseElements"]["arn"] = json!(arn);
+    live.handle(&created).await.unwrap();
+    assert!(live.emu.entity("awsSecret", &arn).is_some());
+
+    sm.delete_secret()
+        .secret_id(&arn)
+        .force_delete_without_recovery(true)
+        .send()
+        .await
+        .unwrap();
+    let mut deleted = fixture("secretsmanager-delete-secret");
+    deleted["detail"]["responseElements"]["aRN"] = json!(arn);
+    assert_eq!(
+        live.handle(&deleted).await,
+        Ok(Handled::Deleted(vec![format!("awsSecret {arn}")]))
+    );
+    assert!(live.emu.entity("awsSecret", &arn).is_none());
+
+    // Known only by a name and gone for good: nothing names the entity; the resync will.
+    let tagged = fixture("secretsmanager-tag-resource");
+    assert_eq!(live.handle(&tagged).await, Ok(Handled::GoneUnnamed));
+}
+
+#[tokio::test]
+async fn access_denied_on_the_read_deletes_nothing_and_fails_the_event() {
+    let moto = Moto::start();
+    let live = live(
+        &moto,
+        sample_settings(),
+        Mapping::load(&mapping_file()).unwrap(),
+    )
+    .await;
+    let sm = secrets_client(&moto.sdk_config(SAMPLE_REGION).await);
+    let arn = sm
+        .create_secret()
+        .name("app/db-password")
+        .secret_string("never read")
+        .send()
+        .await
+        .unwrap()
+        .arn
+        .unwrap();
+    let mut created = fixture("secretsmanager-create-secret");
+    created["detail"]["responseElements"]["arn"] = json!(arn);
+    live.handle(&created).await.unwrap();
+
+    live.proxy.answer(|call| {
+        (call.operation == "DescribeSecret")
+            .then(|| json_access_denied("not authorized to perform: secretsmanager:DescribeSecret"))
+    });
+    sm.delete_secret()
+        .secret_id(&arn)
+        .force_delete_without_recovery(true)
+        .send()
+        .await
+        .unwrap();
+    let mut deleted = fixture("secretsmanager-delete-secret");
+    deleted["detail"]["responseElements"]["aRN"] = json!(arn);
+    let error = live
+        .handle(&deleted)
+        .await
+        .expect_err("a denied read fails");
+    assert!(error.contains("AccessDenied"), "{error}");
+    assert!(
+        live.emu.entity("awsSecret", &arn).is_some(),
+        "deleted on a doubt"
+    );
+}
+
+#[tokio::test]
+async fn a_certificate_imported_updated_by_an_expiry_event_then_deleted() {
+    let moto = Moto::start();
+    let live = live(
+        &moto,
+        sample_settings(),
+        Mapping::load(&mapping_file()).unwrap(),
+    )
+    .await;
+    let acm = aws_sdk_acm::Client::new(&moto.sdk_config(SAMPLE_REGION).await);
+    let certificate = self_signed(KeySpec::Rsa(2048), "www.example.com");
+    let arn = acm
+        .import_certificate()
+        .certificate(Blob::new(certificate.certificate_pem.clone()))
+        .private_key(Blob::new(certificate.private_key_pem.clone()))
+        .send()
+        .await
+        .unwrap()
+        .certificate_arn
+        .unwrap();
+    let mut imported = fixture("acm-import-certificate");
+    imported["detail"]["responseElements"]["certificateArn"] = json!(arn);
+    assert_eq!(
+        live.handle(&imported).await,
+        Ok(Handled::Upserted(vec![format!("acmCertificate {arn}")]))
+    );
+    let stored = live.emu.entity("acmCertificate", &arn).unwrap();
+    assert_eq!(stored.title.as_deref(), Some("www.example.com"));
+    assert_eq!(stored.properties["type"], "IMPORTED");
+
+    // Port drifted (an edit by hand, a lost write): the expiry event puts AWS's state back.
+    let mut drifted = stored.properties.clone();
+    drifted.insert("status".into(), json!("PENDING_VALIDATION"));
+    live.handler
+        .catalog
+        .port
+        .bulk_upsert(
+            "acmCertificate",
+            &[port_aws_sync::entity::Entity {
+                identifier: arn.clone(),
+                blueprint: "acmCertificate".into(),
+                title: stored.title.clone(),
+                icon: None,
+                team: None,
+                properties: drifted,
+                relations: stored.relations.clone(),
+            }],
+            &Default::default(),
+        )
+        .await;
+    assert_eq!(
+        live.emu.entity("acmCertificate", &arn).unwrap().properties["status"],
+        "PENDING_VALIDATION"
+    );
+    let mut expiring = fixture("acm-approaching-expiration");
+    expiring["resources"] = json!([arn]);
+    assert!(matches!(
+        live.handle(&expiring).await,
+        Ok(Handled::Upserted(_))
+    ));
+    assert_eq!(
+        live.emu.entity("acmCertificate", &arn).unwrap().properties["status"],
+        stored.properties["status"]
+    );
+
+    acm.delete_certificate()
+        .certificate_arn(&arn)
+        .send()
+        .await
+        .unwrap();
+    let mut deleted = fixture("acm-delete-certificate");
+    deleted["detail"]["requestParameters"]["certificateArn"] = json!(arn);
+    assert_eq!(
+        live.handle(&deleted).await,
+        Ok(Handled::Deleted(vec![format!("acmCertificate {arn}")]))
+    );
+    assert!(live.emu.entity("acmCertificate", &arn).is_none());
+}
+
+#[tokio::test]
+async fn unmapped_kinds_and_accounts_left_out_are_ignored_without_reading_aws() {
+    let moto = Moto::start();
+    let only_accounts = Mapping::from_yaml(
+        "resources:\n  - kind: AWS::Organizations::Account\n    selector:\n      query: 'true'\n    port:\n      entity:\n        mappings:\n          identifier: .Id\n          blueprint: '\"awsAccount\"'\n",
+        Path::new("accounts-only.yml"),
+    )
+    .unwrap();
+    let live_unmapped = live(&moto, sample_settings(), only_accounts).await;
+    assert_eq!(
+        live_unmapped
+            .handle(&fixture("secretsmanager-tag-resource"))
+            .await,
+        Ok(Handled::Ignored(Ignored::UnmappedKind(Kind::Secret)))
+    );
+
+    let excluded = AwsSettings {
+        exclude_account_ids: BTreeSet::from([ACCOUNT_ID.to_owned()]),
+        ..sample_settings()
+    };
+    let live_excluded = live(&moto, excluded, Mapping::load(&mapping_file()).unwrap()).await;
+    live_excluded.proxy.clear_calls();
+    assert_eq!(
+        live_excluded
+            .handle(&fixture("secretsmanager-tag-resource"))
+            .await,
+        Ok(Handled::Ignored(Ignored::AccountOutOfScope(
+            ACCOUNT_ID.to_owned()
+        )))
+    );
+    assert!(
+        live_excluded
+            .proxy
+            .calls()
+            .iter()
+            .all(|call| call.service != "secretsmanager"),
+        "an account left out was read: {:?}",
+        live_excluded.proxy.calls()
+    );
+}
+
+#[tokio::test]
+async fn a_member_account_event_is_read_with_that_accounts_role() {
+    let org = support::org::organization(&[SAMPLE_REGION], 1).await;
+    let member = org.members[0].clone();
+    let settings = AwsSettings {
+        account_strategy: AccountStrategy::Organization,
+        ..sample_settings()
+    };
+    let live = live(&org.moto, settings, Mapping::load(&mapping_file()).unwrap()).await;
+    let name = format!("app/{member}/{SAMPLE_REGION}/0");
+    let mut event = fixture("secretsmanager-update-secret-member");
+    event["account"] = json!(member);
+    event["region"] = json!(SAMPLE_REGION);
+    event["detail"]["requestParameters"]["secretId"] = json!(name);
+    event["detail"]["responseElements"] = Value::Null;
+
+    let handled = live.handle(&event).await.unwrap();
+    let Handled::Upserted(written) = handled else {
+        panic!("not upserted: {handled:?}");
+    };
+    let arn = written[0].strip_prefix("awsSecret ").unwrap().to_owned();
+    assert_eq!(arn.split(':').nth(4), Some(member.as_str()));
+    assert_eq!(
+        live.emu.entity("awsSecret", &arn).unwrap().relations["account"],
+        member.as_str()
+    );
+    let calls = live.proxy.calls();
+    let role = format!("arn:aws:iam::{member}:role/port-aws-sync-read");
+    assert!(
+        calls
+            .iter()
+            .any(|c| c.operation == "AssumeRole" && c.params.get("RoleArn") == Some(&role)),
+        "{role} not assumed: {calls:?}"
+    );
+    let reads: Vec<_> = calls
+        .iter()
+        .filter(|c| c.service == "secretsmanager")
+        .collect();
+    assert!(!reads.is_empty());
+    assert!(
+        reads
+            .iter()
+            .all(|c| c.access_key != support::moto::ACCESS_KEY_ID),
+        "the member's secret was read with the caller's own credentials: {reads:?}"
+    );
 }

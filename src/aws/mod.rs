@@ -11,8 +11,10 @@ pub mod calls;
 mod errors;
 mod identity;
 pub mod lookup;
+mod one_account;
 pub mod raw;
 pub mod regions;
+pub mod reread;
 mod scopes;
 mod secrets;
 mod settings;
@@ -21,6 +23,7 @@ mod sources;
 pub(crate) use errors::describe_sdk_error;
 pub use errors::{AwsSetupError, ScopeError};
 pub use identity::CallerIdentity;
+pub use one_account::OrganizationReader;
 pub use settings::{
     AccountStrategy, AwsSettings, account_of_role_arn, parse_region_list, role_arn,
 };

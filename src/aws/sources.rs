@@ -241,11 +241,11 @@ impl AwsSources {
 
     /// The first configured region: where global APIs (STS, Organizations, Account)
     /// are called.
-    fn home_region(&self) -> &str {
+    pub(super) fn home_region(&self) -> &str {
         &self.regions[0]
     }
 
-    fn caller_context(&self, caller: &CallerIdentity) -> AccountContext {
+    pub(super) fn caller_context(&self, caller: &CallerIdentity) -> AccountContext {
         AccountContext {
             account_id: caller.account_id.clone(),
             config: self.config.clone(),
@@ -377,7 +377,7 @@ impl AwsSources {
     /// The SDK config that reads through `role_arn` (session `port-aws-sync-{account}`,
     /// EXTERNAL_ID when set). Built once per role and kept, with its own identity
     /// cache: AssumeRole is called on first use and again only near expiry.
-    async fn assumed_config(&self, role_arn: &str, account_id: &str) -> SdkConfig {
+    pub(super) async fn assumed_config(&self, role_arn: &str, account_id: &str) -> SdkConfig {
         if let Some(config) = self.assumed_lock().get(role_arn) {
             return config.clone();
         }

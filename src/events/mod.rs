@@ -2,9 +2,11 @@
 //! names a resource; [`recognize`] finds which, [`coalesce`] turns bursts into one read.
 
 pub mod coalesce;
+pub mod handler;
 pub mod recognize;
 
 pub use coalesce::{Added, Coalescer};
+pub use handler::{Handled, LiveHandler};
 pub use recognize::{Ignored, LiveEvent, Source, recognize, secret_name};
 
 use crate::aws::Kind;
