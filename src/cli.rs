@@ -54,6 +54,19 @@ pub enum Command {
     Healthcheck(HealthcheckArgs),
     /// Only the self-service actions webhook (WEBHOOK_* settings), without resyncs.
     ServeActions(ServeActionsArgs),
+    /// Only the live events (LIVE_EVENTS_QUEUE_URL), without resyncs.
+    ServeEvents(ServeEventsArgs),
+}
+
+/// Flags of `serve-events`; each beats its environment variable, which beats the config file.
+#[derive(Debug, Args)]
+pub struct ServeEventsArgs {
+    /// YAML file of settings (setting names as keys), below flags and environment.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Address of the health server (LISTEN_ADDR).
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<String>,
 }
 
 /// Flags of `serve-actions`; each beats its environment variable, which beats the config file.
@@ -143,5 +156,6 @@ pub async fn run(cli: Cli) -> Exit {
         Command::Run(args) => commands::run::run(&cli.files, &args).await,
         Command::Healthcheck(args) => commands::healthcheck::run(args.url.as_deref()).await,
         Command::ServeActions(args) => commands::serve_actions::run(&cli.files, &args).await,
+        Command::ServeEvents(args) => commands::serve_events::run(&cli.files, &args).await,
     }
 }

@@ -25,6 +25,7 @@ use serde_json::{Value, json};
 use support::aws_proxy::{AwsProxy, json_access_denied};
 use support::certs::{KeySpec, self_signed};
 use support::moto::{ACCOUNT_ID, Moto, credentials};
+use support::service::{self, Service};
 
 const REGION: &str = "us-east-1";
 /// The rules of both templates, with the pattern file each must carry.
@@ -699,5 +700,281 @@ async fn a_member_account_event_is_read_with_that_accounts_role() {
             .iter()
             .all(|c| c.access_key != support::moto::ACCESS_KEY_ID),
         "the member's secret was read with the caller's own credentials: {reads:?}"
+    );
+}
+
+// ---- the binary: EventBridge rule → SQS → serve-events → Port ----
+
+/// The queue's messages not yet deleted (visible or in flight).
+async fn messages_left(moto: &Moto, url: &str) -> u64 {
+    let attributes = sqs(
+        moto,
+        "GetQueueAttributes",
+        json!({"QueueUrl": url, "AttributeNames": ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]}),
+    )
+    .await;
+    [
+        "ApproximateNumberOfMessages",
+        "ApproximateNumberOfMessagesNotVisible",
+    ]
+    .iter()
+    .map(|name| {
+        attributes["Attributes"][name]
+            .as_str()
+            .and_then(|n| n.parse::<u64>().ok())
+            .unwrap_or_else(|| panic!("{name} in {attributes}"))
+    })
+    .sum()
+}
+
+/// Puts `events` on the default bus, as CloudTrail would have (ten per call, PutEvents' most).
+async fn put_events(moto: &Moto, samples: &[Value]) {
+    for chunk in samples.chunks(10) {
+        let entries: Vec<Value> = chunk
+            .iter()
+            .map(|event| {
+                json!({
+                    "Source": event["source"],
+                    "DetailType": event["detail-type"],
+                    "Detail": event["detail"].to_string(),
+                    "Resources": event["resources"],
+                })
+            })
+            .collect();
+        let put = events(moto, "PutEvents", json!({"Entries": entries})).await;
+        assert_eq!(put["FailedEntryCount"], 0, "{put}");
+    }
+}
+
+#[tokio::test]
+async fn serve_events_follows_a_secret_from_eventbridge_through_sqs_into_port() {
+    let moto = Moto::start();
+    let queue = sqs(&moto, "CreateQueue", json!({"QueueName": "live-events"})).await;
+    let queue_url = queue["QueueUrl"].as_str().unwrap().to_owned();
+    events(
+        &moto,
+        "PutRule",
+        json!({"Name": "secrets", "EventPattern": pattern("secrets-manager").to_string()}),
+    )
+    .await;
+    events(
+        &moto,
+        "PutTargets",
+        json!({"Rule": "secrets", "Targets": [{"Id": "q", "Arn": format!("arn:aws:sqs:{REGION}:{ACCOUNT_ID}:live-events")}]}),
+    )
+    .await;
+    let emu = Emulator::builder()
+        .blueprints_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("blueprints"))
+        .start()
+        .await;
+    let env = service::env(
+        &moto,
+        &emu,
+        REGION,
+        &[
+            ("LIVE_EVENTS_QUEUE_URL", &queue_url),
+            ("LIVE_EVENTS_COALESCE_MS", "300"),
+        ],
+    );
+    let service = Service::start(&["serve-events"], &env);
+    let http = reqwest::Client::new();
+    service
+        .wait_for("GET /health/ready", || {
+            let request = http.get(service.url("/health/ready")).send();
+            async move { request.await.is_ok_and(|r| r.status() == 200) }
+        })
+        .await;
+
+    let sm = secrets_client(&moto.sdk_config(REGION).await);
+    let name = "app/db-password";
+    let arn = sm
+        .create_secret()
+        .name(name)
+        .secret_string("never read")
+        .send()
+        .await
+        .unwrap()
+        .arn
+        .unwrap();
+    let mut created = fixture("secretsmanager-create-secret");
+    created["detail"]["responseElements"]["arn"] = json!(arn);
+    put_events(&moto, &[created]).await;
+    service
+        .wait_for("the created secret in Port", || {
+            let found = emu.entity("awsSecret", &arn).is_some();
+            async move { found }
+        })
+        .await;
+
+    // A burst: one tag change, a hundred events about it, one or two writes.
+    sm.tag_resource()
+        .secret_id(name)
+        .tags(
+            aws_sdk_secretsmanager::types::Tag::builder()
+                .key("team")
+                .value("payments")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let writes_before = emu
+        .requests()
+        .iter()
+        .filter(|r| r.path == paths::ENTITIES_BULK)
+        .count();
+    let tagged = fixture("secretsmanager-tag-resource");
+    put_events(&moto, &vec![tagged.clone(); 100]).await;
+    service
+        .wait_for("the tag in Port and the queue drained", || {
+            let tagged = emu
+                .entity("awsSecret", &arn)
+                .is_some_and(|e| e.properties.get("tags") == Some(&json!({"team": "payments"})));
+            let moto = &moto;
+            let url = queue_url.clone();
+            async move { tagged && messages_left(moto, &url).await == 0 }
+        })
+        .await;
+    let writes = emu
+        .requests()
+        .iter()
+        .filter(|r| r.path == paths::ENTITIES_BULK)
+        .count()
+        - writes_before;
+    assert!(
+        (1..=2).contains(&writes),
+        "100 events for one secret made {writes} writes"
+    );
+
+    sm.delete_secret()
+        .secret_id(name)
+        .recovery_window_in_days(7)
+        .send()
+        .await
+        .unwrap();
+    let mut deleted = fixture("secretsmanager-delete-secret");
+    deleted["detail"]["responseElements"]["aRN"] = json!(arn);
+    // The deletion, then an old tag event delivered late: the entity stays gone.
+    put_events(&moto, &[deleted, tagged]).await;
+    service
+        .wait_for(
+            "the deleted secret gone from Port and the queue drained",
+            || {
+                let gone = emu.entity("awsSecret", &arn).is_none();
+                let moto = &moto;
+                let url = queue_url.clone();
+                async move { gone && messages_left(moto, &url).await == 0 }
+            },
+        )
+        .await;
+    assert!(emu.entity("awsSecret", &arn).is_none());
+
+    sm.restore_secret().secret_id(name).send().await.unwrap();
+    put_events(&moto, &[fixture("secretsmanager-restore-secret")]).await;
+    service
+        .wait_for("the restored secret back in Port", || {
+            let back = emu.entity("awsSecret", &arn).is_some();
+            async move { back }
+        })
+        .await;
+    let stderr = service.stderr();
+    assert!(!stderr.contains("never read"), "a secret value was logged");
+}
+
+#[tokio::test]
+async fn serve_events_leaves_a_message_whose_read_is_denied_and_deletes_nothing() {
+    let moto = Moto::start();
+    let proxy = AwsProxy::start(&moto.endpoint()).await;
+    let queue = sqs(
+        &moto,
+        "CreateQueue",
+        json!({"QueueName": "live-events", "Attributes": {"VisibilityTimeout": "1"}}),
+    )
+    .await;
+    let queue_url = queue["QueueUrl"].as_str().unwrap().to_owned();
+    events(
+        &moto,
+        "PutRule",
+        json!({"Name": "secrets", "EventPattern": pattern("secrets-manager").to_string()}),
+    )
+    .await;
+    events(
+        &moto,
+        "PutTargets",
+        json!({"Rule": "secrets", "Targets": [{"Id": "q", "Arn": format!("arn:aws:sqs:{REGION}:{ACCOUNT_ID}:live-events")}]}),
+    )
+    .await;
+    let emu = Emulator::builder()
+        .blueprints_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("blueprints"))
+        .start()
+        .await;
+    let endpoint = proxy.endpoint();
+    let env = service::env(
+        &moto,
+        &emu,
+        REGION,
+        &[
+            ("LIVE_EVENTS_QUEUE_URL", &queue_url),
+            ("LIVE_EVENTS_COALESCE_MS", "100"),
+            ("AWS_ENDPOINT_URL", &endpoint),
+            ("AWS_MAX_ATTEMPTS", "1"),
+        ],
+    );
+    let service = Service::start(&["serve-events"], &env);
+    let sm = secrets_client(&moto.sdk_config(REGION).await);
+    let arn = sm
+        .create_secret()
+        .name("app/db-password")
+        .secret_string("never read")
+        .send()
+        .await
+        .unwrap()
+        .arn
+        .unwrap();
+    let mut created = fixture("secretsmanager-create-secret");
+    created["detail"]["responseElements"]["arn"] = json!(arn);
+    put_events(&moto, &[created]).await;
+    service
+        .wait_for("the created secret in Port", || {
+            let found = emu.entity("awsSecret", &arn).is_some();
+            async move { found }
+        })
+        .await;
+
+    proxy.answer(|call| {
+        (call.operation == "DescribeSecret")
+            .then(|| json_access_denied("not authorized to perform: secretsmanager:DescribeSecret"))
+    });
+    sm.delete_secret()
+        .secret_id(&arn)
+        .force_delete_without_recovery(true)
+        .send()
+        .await
+        .unwrap();
+    let mut deleted = fixture("secretsmanager-delete-secret");
+    deleted["detail"]["responseElements"]["aRN"] = json!(arn);
+    put_events(&moto, &[deleted]).await;
+    service
+        .wait_for("the denied read reported twice (delivered again)", || {
+            let failures = service
+                .stderr()
+                .matches("live event failed; left for redelivery")
+                .count();
+            async move { failures >= 2 }
+        })
+        .await;
+    assert!(
+        service.stderr().contains("AccessDenied"),
+        "{}",
+        service.stderr()
+    );
+    assert!(
+        emu.entity("awsSecret", &arn).is_some(),
+        "deleted on a doubt"
+    );
+    assert_eq!(
+        messages_left(&moto, &queue_url).await,
+        1,
+        "the message was acknowledged"
     );
 }

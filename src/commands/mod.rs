@@ -7,6 +7,7 @@ pub mod raw_dump;
 pub mod resync;
 pub mod run;
 pub mod serve_actions;
+pub mod serve_events;
 pub mod validate;
 
 use std::io::{self, Write};

@@ -516,6 +516,25 @@ pub async fn run(settings: DaemonSettings) -> Exit {
         seconds = start.elapsed().as_secs_f64(),
         "ready: configuration loaded and Port credentials accepted"
     );
+    // Live events (issue 15): reads wait while a resync runs, see events::engine.
+    let live_events = match crate::events::service::LiveEvents::start_from_env(
+        &settings.aws,
+        work.mapping.clone(),
+        work.port.clone(),
+        {
+            let daemon = daemon.clone();
+            Arc::new(move || daemon.is_running())
+        },
+    )
+    .await
+    {
+        Ok(live_events) => live_events,
+        Err(e) => {
+            http_stop.cancel();
+            eprintln!("error: {e}");
+            return Exit::Config;
+        }
+    };
 
     // The resync future is not `Send` (rustc cannot prove it for the borrowing closures
     // inside `Resync::run`), so resyncs run on a thread of their own with a current-thread
@@ -564,6 +583,9 @@ pub async fn run(settings: DaemonSettings) -> Exit {
         Err(_) => tracing::warn!(
             "the running resync did not finish within SHUTDOWN_GRACE_SECONDS; stopping anyway"
         ),
+    }
+    if let Some(live_events) = live_events {
+        live_events.stop(settings.shutdown_grace).await;
     }
     if let Some(webhook) = &webhook {
         webhook.tasks.close();

@@ -2,8 +2,12 @@
 //! names a resource; [`recognize`] finds which, [`coalesce`] turns bursts into one read.
 
 pub mod coalesce;
+pub mod engine;
 pub mod handler;
+pub mod queue;
 pub mod recognize;
+pub mod service;
+pub mod settings;
 
 pub use coalesce::{Added, Coalescer};
 pub use handler::{Handled, LiveHandler};
