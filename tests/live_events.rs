@@ -978,3 +978,209 @@ async fn serve_events_leaves_a_message_whose_read_is_denied_and_deletes_nothing(
         "the message was acknowledged"
     );
 }
+
+// ---- the Ocean-compatible webhook, and live events inside `run` ----
+
+const API_KEY: &str = "ocean-live-events-key";
+
+async fn secret_in(moto: &Moto, name: &str) -> String {
+    secrets_client(&moto.sdk_config(REGION).await)
+        .create_secret()
+        .name(name)
+        .secret_string("never read")
+        .send()
+        .await
+        .unwrap()
+        .arn
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_webhook_takes_oceans_body_and_raw_events_with_the_right_key_only() {
+    let moto = Moto::start();
+    let emu = Emulator::builder()
+        .blueprints_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("blueprints"))
+        .start()
+        .await;
+    let env = service::env(
+        &moto,
+        &emu,
+        REGION,
+        &[
+            ("LIVE_EVENTS_API_KEY", API_KEY),
+            ("LIVE_EVENTS_COALESCE_MS", "50"),
+        ],
+    );
+    let service = Service::start(&["serve-events"], &env);
+    let http = reqwest::Client::new();
+    service
+        .wait_for("GET /health/ready", || {
+            let request = http.get(service.url("/health/ready")).send();
+            async move { request.await.is_ok_and(|r| r.status() == 200) }
+        })
+        .await;
+    let post = |key: Option<&str>, body: String| {
+        let mut request = http
+            .post(service.url("/integration/webhook"))
+            .header("content-type", "application/json")
+            .body(body);
+        if let Some(key) = key {
+            request = request.header("x-port-aws-ocean-api-key", key);
+        }
+        async move {
+            let response = request.send().await.unwrap();
+            let status = response.status().as_u16();
+            (status, response.text().await.unwrap())
+        }
+    };
+    let arn = secret_in(&moto, "app/webhook").await;
+    let ocean = json!({
+        "resource_type": "AWS::SecretsManager::Secret",
+        "identifier": arn,
+        "accountId": ACCOUNT_ID,
+        "awsRegion": REGION,
+        "eventName": "CreateSecret"
+    })
+    .to_string();
+
+    for key in [None, Some("wrong"), Some("ocean-live-events-ke")] {
+        let (status, body) = post(key, ocean.clone()).await;
+        assert_eq!(status, 401, "{key:?}");
+        assert!(!body.contains("key"), "the 401 says too much: {body}");
+    }
+    let (status, body) = post(Some(API_KEY), "not json {".into()).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("not JSON"), "{body}");
+    let (status, _) = post(Some(API_KEY), json!({"hello": "world"}).to_string()).await;
+    assert_eq!(status, 400);
+    assert!(
+        emu.requests()
+            .iter()
+            .all(|r| r.path != paths::ENTITIES_BULK),
+        "a refused request wrote to Port"
+    );
+
+    let (status, body) = post(Some(API_KEY), ocean).await;
+    assert_eq!(status, 202, "{body}");
+    service
+        .wait_for("the secret from Ocean's body in Port", || {
+            let found = emu.entity("awsSecret", &arn).is_some();
+            async move { found }
+        })
+        .await;
+
+    // A raw EventBridge event (API destination) on the same route.
+    secrets_client(&moto.sdk_config(REGION).await)
+        .tag_resource()
+        .secret_id(&arn)
+        .tags(
+            aws_sdk_secretsmanager::types::Tag::builder()
+                .key("team")
+                .value("web")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let mut tagged = fixture("secretsmanager-tag-resource");
+    tagged["region"] = json!(REGION);
+    tagged["detail"]["requestParameters"]["secretId"] = json!(arn);
+    let (status, body) = post(Some(API_KEY), tagged.to_string()).await;
+    assert_eq!(status, 202, "{body}");
+    service
+        .wait_for("the tag from the raw event in Port", || {
+            let tagged = emu
+                .entity("awsSecret", &arn)
+                .is_some_and(|e| e.properties.get("tags") == Some(&json!({"team": "web"})));
+            async move { tagged }
+        })
+        .await;
+
+    let (status, body) = post(Some(API_KEY), fixture("ec2-run-instances").to_string()).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("unknown_event"), "{body}");
+
+    let metrics = http
+        .get(service.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for line in [
+        r#"port_aws_sync_live_events_total{source="ocean_webhook",kind="AWS::SecretsManager::Secret",action="upsert"} 1"#,
+        r#"port_aws_sync_live_events_total{source="cloudtrail",kind="AWS::SecretsManager::Secret",action="upsert"} 1"#,
+        // The body of neither shape and the EC2 event.
+        r#"port_aws_sync_live_events_total{source="unknown",kind="unknown",action="ignored"} 2"#,
+    ] {
+        assert!(metrics.contains(line), "{line} not in:\n{metrics}");
+    }
+}
+
+#[tokio::test]
+async fn run_follows_a_live_event_with_its_schedule_far_away() {
+    let moto = Moto::start();
+    let queue = sqs(&moto, "CreateQueue", json!({"QueueName": "live-events"})).await;
+    let queue_url = queue["QueueUrl"].as_str().unwrap().to_owned();
+    events(
+        &moto,
+        "PutRule",
+        json!({"Name": "secrets", "EventPattern": pattern("secrets-manager").to_string()}),
+    )
+    .await;
+    events(
+        &moto,
+        "PutTargets",
+        json!({"Rule": "secrets", "Targets": [{"Id": "q", "Arn": format!("arn:aws:sqs:{REGION}:{ACCOUNT_ID}:live-events")}]}),
+    )
+    .await;
+    let emu = Emulator::builder()
+        .blueprints_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("blueprints"))
+        .start()
+        .await;
+    let env = service::env(
+        &moto,
+        &emu,
+        REGION,
+        &[
+            ("LIVE_EVENTS_QUEUE_URL", &queue_url),
+            ("SCHEDULE", "0 0 1 1 *"),
+            ("RESYNC_ON_START", "false"),
+        ],
+    );
+    let service = Service::start(&["run"], &env);
+    let http = reqwest::Client::new();
+    service
+        .wait_for("GET /health/ready", || {
+            let request = http.get(service.url("/health/ready")).send();
+            async move { request.await.is_ok_and(|r| r.status() == 200) }
+        })
+        .await;
+    let arn = secret_in(&moto, "app/run").await;
+    let mut created = fixture("secretsmanager-create-secret");
+    created["detail"]["responseElements"]["arn"] = json!(arn);
+    put_events(&moto, &[created]).await;
+    service
+        .wait_for("the created secret in Port without a resync", || {
+            let found = emu.entity("awsSecret", &arn).is_some();
+            async move { found }
+        })
+        .await;
+    let metrics = http
+        .get(service.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains(r#"port_aws_sync_live_events_total{source="cloudtrail",kind="AWS::SecretsManager::Secret",action="upsert"} 1"#),
+        "{metrics}"
+    );
+    assert!(
+        !metrics.contains(r#"port_aws_sync_resyncs_total{"#),
+        "a resync ran: {metrics}"
+    );
+}

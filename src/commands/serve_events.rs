@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::http::StatusCode;
+use axum::response::IntoResponse;
 use axum::routing::get;
 use serde_json::json;
 
@@ -26,7 +27,11 @@ pub async fn run(files: &ConfigFiles, args: &ServeEventsArgs) -> Exit {
         };
     let live = match LiveEvents::settings_from_env() {
         Ok(Some(live)) => live,
-        Ok(None) => return config_error("LIVE_EVENTS_QUEUE_URL is not set: no queue to consume"),
+        Ok(None) => {
+            return config_error(
+                "neither LIVE_EVENTS_QUEUE_URL nor LIVE_EVENTS_API_KEY is set: no events to receive",
+            );
+        }
         Err(e) => return config_error(e),
     };
     let Startup {
@@ -54,7 +59,7 @@ pub async fn run(files: &ConfigFiles, args: &ServeEventsArgs) -> Exit {
         tracing::warn!(error = %e, "Port is not reachable yet; live events are retried until it is");
     }
     // No resync runs in this process.
-    let events = match LiveEvents::start(
+    let mut events = match LiveEvents::start(
         &live,
         &settings.aws,
         Arc::new(loaded.mapping),
@@ -67,7 +72,10 @@ pub async fn run(files: &ConfigFiles, args: &ServeEventsArgs) -> Exit {
         Err(e) => return config_error(e),
     };
     let health = events.health.clone();
-    let app = axum::Router::new()
+    let mut metrics = prometheus_client::registry::Registry::with_prefix("port_aws_sync");
+    crate::events::metrics::register(&mut metrics);
+    let metrics = Arc::new(metrics);
+    let mut app = axum::Router::new()
         .route(
             "/health/live",
             get(|| async { Json(json!({"status": "live"})) }),
@@ -87,8 +95,31 @@ pub async fn run(files: &ConfigFiles, args: &ServeEventsArgs) -> Exit {
                     }
                 }
             }),
+        )
+        .route(
+            "/metrics",
+            get(move || {
+                let mut text = String::new();
+                let encoded = prometheus_client::encoding::text::encode(&mut text, &metrics);
+                async move {
+                    match encoded {
+                        Ok(()) => (
+                            [(
+                                axum::http::header::CONTENT_TYPE,
+                                crate::daemon::metrics::CONTENT_TYPE,
+                            )],
+                            text,
+                        )
+                            .into_response(),
+                        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+                    }
+                }
+            }),
         );
-    tracing::info!(listen = %settings.listen_addr, queues = live.queues.len(), "serving live events");
+    if let Some(webhook) = events.webhook.take() {
+        app = app.merge(webhook);
+    }
+    tracing::info!(listen = %settings.listen_addr, queues = live.queues.len(), webhook = live.api_key.is_some(), "serving live events");
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(crate::daemon::shutdown_signal())
         .await;

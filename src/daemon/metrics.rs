@@ -50,6 +50,7 @@ impl Default for Metrics {
 impl Metrics {
     pub fn new() -> Self {
         let mut registry = Registry::with_prefix("port_aws_sync");
+        crate::events::metrics::register(&mut registry);
         let resyncs = Family::<Labels, Counter>::default();
         registry.register(
             "resyncs",

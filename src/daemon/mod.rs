@@ -471,11 +471,34 @@ pub async fn run(settings: DaemonSettings) -> Exit {
         port,
     });
 
+    // Live events (issue 15): no resource is read before the daemon is ready nor while a
+    // resync runs, see events::engine.
+    let mut live_events = match crate::events::service::LiveEvents::start_from_env(
+        &settings.aws,
+        work.mapping.clone(),
+        work.port.clone(),
+        {
+            let daemon = daemon.clone();
+            Arc::new(move || !daemon.is_ready() || daemon.is_running())
+        },
+    )
+    .await
+    {
+        Ok(live_events) => live_events,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Exit::Config;
+        }
+    };
+
     let http_stop = CancellationToken::new();
     let server = {
         let mut app = http::router(daemon.clone());
         if let Some(webhook) = &webhook {
             app = app.merge(webhook.clone().router());
+        }
+        if let Some(router) = live_events.as_mut().and_then(|l| l.webhook.take()) {
+            app = app.merge(router);
         }
         let stop = http_stop.clone();
         tokio::spawn(async move {
@@ -516,25 +539,6 @@ pub async fn run(settings: DaemonSettings) -> Exit {
         seconds = start.elapsed().as_secs_f64(),
         "ready: configuration loaded and Port credentials accepted"
     );
-    // Live events (issue 15): reads wait while a resync runs, see events::engine.
-    let live_events = match crate::events::service::LiveEvents::start_from_env(
-        &settings.aws,
-        work.mapping.clone(),
-        work.port.clone(),
-        {
-            let daemon = daemon.clone();
-            Arc::new(move || daemon.is_running())
-        },
-    )
-    .await
-    {
-        Ok(live_events) => live_events,
-        Err(e) => {
-            http_stop.cancel();
-            eprintln!("error: {e}");
-            return Exit::Config;
-        }
-    };
 
     // The resync future is not `Send` (rustc cannot prove it for the borrowing closures
     // inside `Resync::run`), so resyncs run on a thread of their own with a current-thread

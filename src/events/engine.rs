@@ -19,6 +19,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use super::metrics::LIVE;
 use super::{Coalescer, Handled, Ignored, LiveEvent, LiveHandler, ResourceKey, recognize};
 
 /// Acknowledges one delivery to its source.
@@ -110,6 +111,7 @@ impl Engine {
             Ok(events) => events,
             Err(ignored) => {
                 tracing::info!(reason = ignored.label(), "live event ignored: {ignored}");
+                LIVE.count("unknown", "unknown", "ignored");
                 ack().await;
                 return Submitted::Ignored(ignored);
             }
@@ -187,6 +189,16 @@ async fn dispatch(
 
 fn report(key: &ResourceKey, events: &[LiveEvent], result: &Result<Handled, String>) {
     let kind = key.kind.as_str();
+    let action = match result {
+        Ok(handled) => handled.action(),
+        Err(_) => "failed",
+    };
+    for event in events {
+        LIVE.count(event.source.as_str(), kind, action);
+        if matches!(action, "upsert" | "unchanged" | "delete") {
+            LIVE.written(event.time);
+        }
+    }
     let resource = key.id.as_str();
     let account = key.account.as_deref().unwrap_or_default();
     let region = key.region.as_deref().unwrap_or_default();

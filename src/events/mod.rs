@@ -4,10 +4,12 @@
 pub mod coalesce;
 pub mod engine;
 pub mod handler;
+pub mod metrics;
 pub mod queue;
 pub mod recognize;
 pub mod service;
 pub mod settings;
+pub mod webhook;
 
 pub use coalesce::{Added, Coalescer};
 pub use handler::{Handled, LiveHandler};

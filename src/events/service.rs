@@ -19,6 +19,8 @@ pub struct LiveEvents {
     shutdown: CancellationToken,
     tasks: TaskTracker,
     pub health: Vec<Arc<QueueHealth>>,
+    /// `POST /integration/webhook`, when LIVE_EVENTS_API_KEY is set.
+    pub webhook: Option<axum::Router>,
 }
 
 impl LiveEvents {
@@ -57,6 +59,10 @@ impl LiveEvents {
             shutdown.clone(),
             &tasks,
         );
+        let webhook = settings
+            .api_key
+            .clone()
+            .map(|key| super::webhook::router(engine.clone(), key));
         let mut health = Vec::new();
         for queue in &settings.queues {
             let queue_health = Arc::new(QueueHealth::default());
@@ -74,6 +80,7 @@ impl LiveEvents {
             shutdown,
             tasks,
             health,
+            webhook,
         })
     }
 

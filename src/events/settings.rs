@@ -5,6 +5,7 @@ use std::time::Duration;
 pub const QUEUE_URL_VAR: &str = "LIVE_EVENTS_QUEUE_URL";
 pub const CONCURRENCY_VAR: &str = "LIVE_EVENTS_CONCURRENCY";
 pub const COALESCE_MS_VAR: &str = "LIVE_EVENTS_COALESCE_MS";
+pub const API_KEY_VAR: &str = "LIVE_EVENTS_API_KEY";
 
 /// One queue and the region its client signs for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -13,9 +14,12 @@ pub struct Queue {
     pub region: String,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct LiveEventsSettings {
+    /// May be empty when only the webhook is on.
     pub queues: Vec<Queue>,
+    /// Turns the webhook on; compared with the `x-port-aws-ocean-api-key` header.
+    pub api_key: Option<crate::port::Secret>,
     /// Resources read and written at once.
     pub concurrency: usize,
     /// Events for one resource within this window make one read.
@@ -26,15 +30,19 @@ impl LiveEventsSettings {
     pub const DEFAULT_CONCURRENCY: usize = 8;
     pub const DEFAULT_COALESCE: Duration = Duration::from_millis(1_000);
 
-    /// `None` when LIVE_EVENTS_QUEUE_URL is unset or empty (live events off). `default_region`
-    /// (AWS_REGION) is used for URLs whose host names no region.
+    /// `None` when neither LIVE_EVENTS_QUEUE_URL nor LIVE_EVENTS_API_KEY is set (live events
+    /// off). `default_region` (AWS_REGION) is used for URLs whose host names no region.
     pub fn from_lookup(
         lookup: impl Fn(&str) -> Option<String>,
         default_region: Option<&str>,
     ) -> Result<Option<Self>, String> {
-        let Some(list) = lookup(QUEUE_URL_VAR).filter(|v| !v.trim().is_empty()) else {
+        let list = lookup(QUEUE_URL_VAR).unwrap_or_default();
+        let api_key = lookup(API_KEY_VAR)
+            .filter(|v| !v.is_empty())
+            .map(crate::port::Secret::new);
+        if list.trim().is_empty() && api_key.is_none() {
             return Ok(None);
-        };
+        }
         let mut queues = Vec::new();
         for url in list.split(',').map(str::trim).filter(|u| !u.is_empty()) {
             let parsed = reqwest::Url::parse(url)
@@ -70,6 +78,7 @@ impl LiveEventsSettings {
         let window = whole(COALESCE_MS_VAR, Self::DEFAULT_COALESCE.as_millis() as u64)?;
         Ok(Some(LiveEventsSettings {
             queues,
+            api_key,
             concurrency: concurrency as usize,
             coalesce_window: Duration::from_millis(window),
         }))
@@ -105,9 +114,12 @@ mod tests {
     }
 
     #[test]
-    fn off_without_a_queue() {
-        assert_eq!(parse(&[], None), Ok(None));
-        assert_eq!(parse(&[(QUEUE_URL_VAR, " ")], None), Ok(None));
+    fn off_without_a_queue_or_an_api_key() {
+        assert!(parse(&[], None).unwrap().is_none());
+        assert!(parse(&[(QUEUE_URL_VAR, " ")], None).unwrap().is_none());
+        let webhook_only = parse(&[(API_KEY_VAR, "k")], None).unwrap().unwrap();
+        assert!(webhook_only.queues.is_empty());
+        assert_eq!(webhook_only.api_key.unwrap().expose(), "k");
     }
 
     #[test]
