@@ -1184,3 +1184,51 @@ async fn run_follows_a_live_event_with_its_schedule_far_away() {
         "a resync ran: {metrics}"
     );
 }
+
+#[tokio::test]
+async fn run_is_not_ready_while_its_live_events_queue_cannot_be_reached() {
+    let moto = Moto::start();
+    let emu = Emulator::builder()
+        .blueprints_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("blueprints"))
+        .start()
+        .await;
+    let missing = format!("{}/{ACCOUNT_ID}/no-such-queue", moto.endpoint());
+    let env = service::env(
+        &moto,
+        &emu,
+        REGION,
+        &[
+            ("LIVE_EVENTS_QUEUE_URL", &missing),
+            ("SCHEDULE", "0 0 1 1 *"),
+            ("RESYNC_ON_START", "false"),
+        ],
+    );
+    let service = Service::start(&["run"], &env);
+    let http = reqwest::Client::new();
+    service
+        .wait_for("/health/ready naming the unreachable queue", || {
+            let request = http.get(service.url("/health/ready")).send();
+            let tried = service
+                .stderr()
+                .contains("cannot reach the live-events queue");
+            async move {
+                if !tried {
+                    return false;
+                }
+                let Ok(response) = request.await else {
+                    return false;
+                };
+                let status = response.status().as_u16();
+                let body: Value = response.json().await.unwrap_or_default();
+                status == 503
+                    && body["status"] == "live-events queue unreachable"
+                    && body["liveEventsQueuesReachable"] == false
+            }
+        })
+        .await;
+    assert!(
+        service.stderr().contains("NonExistentQueue"),
+        "{}",
+        service.stderr()
+    );
+}

@@ -27,10 +27,16 @@ async fn live() -> Response {
 
 /// 200 once the configuration is loaded and Port accepted our credentials, 503 before.
 async fn ready(State(daemon): State<Arc<Daemon>>) -> Response {
-    let ready = daemon.is_ready();
+    let queues_reachable = crate::events::queue::all_reachable();
+    let ready = daemon.is_ready() && queues_reachable;
     let body = json!({
-        "status": if ready { "ready" } else { "starting" },
+        "status": match (daemon.is_ready(), queues_reachable) {
+            (true, true) => "ready",
+            (true, false) => "live-events queue unreachable",
+            (false, _) => "starting",
+        },
         "ready": ready,
+        "liveEventsQueuesReachable": queues_reachable,
         "resyncRunning": daemon.is_running(),
         "lastResync": daemon.last_resync(),
         "lastSuccessAt": daemon.last_success_at(),

@@ -32,6 +32,30 @@ impl QueueHealth {
     }
 }
 
+/// The consumers of this process, for `/health/ready` of `run`.
+static CONSUMERS: std::sync::Mutex<Vec<Arc<QueueHealth>>> = std::sync::Mutex::new(Vec::new());
+
+pub(super) fn register(health: Arc<QueueHealth>) {
+    CONSUMERS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push(health);
+}
+
+pub(super) fn unregister_all() {
+    CONSUMERS.lock().unwrap_or_else(|e| e.into_inner()).clear();
+}
+
+/// Whether every live-events queue of this process was reached on its last try (true when
+/// there is none).
+pub fn all_reachable() -> bool {
+    CONSUMERS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+        .all(|h| h.is_reachable())
+}
+
 pub fn client(config: &SdkConfig, region: &str) -> aws_sdk_sqs::Client {
     aws_sdk_sqs::Client::from_conf(
         aws_sdk_sqs::config::Builder::from(config)

@@ -67,6 +67,7 @@ impl LiveEvents {
         for queue in &settings.queues {
             let queue_health = Arc::new(QueueHealth::default());
             health.push(queue_health.clone());
+            queue::register(queue_health.clone());
             tracing::info!(queue = %queue.url, region = %queue.region, "consuming live events");
             tasks.spawn(queue::consume(
                 queue::client(&base, &queue.region),
@@ -103,6 +104,7 @@ impl LiveEvents {
     /// Stops receiving; reads and writes under way get `grace` to finish. Events not handled
     /// stay on their queue.
     pub async fn stop(self, grace: std::time::Duration) {
+        queue::unregister_all();
         self.shutdown.cancel();
         self.tasks.close();
         if tokio::time::timeout(grace, self.tasks.wait())
