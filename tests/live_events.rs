@@ -1232,3 +1232,61 @@ async fn run_is_not_ready_while_its_live_events_queue_cannot_be_reached() {
         service.stderr()
     );
 }
+
+#[tokio::test]
+async fn an_account_created_in_the_organization_appears_and_one_removed_goes() {
+    let org = support::org::organization(&[SAMPLE_REGION], 0).await;
+    let settings = AwsSettings {
+        account_strategy: AccountStrategy::Organization,
+        ..sample_settings()
+    };
+    let live = live(&org.moto, settings, Mapping::load(&mapping_file()).unwrap()).await;
+    let member = org.members[0].clone();
+
+    let mut created = fixture("organizations-create-account-result");
+    created["account"] = json!(ACCOUNT_ID);
+    created["detail"]["serviceEventDetails"]["createAccountStatus"]["accountId"] = json!(member);
+    assert_eq!(
+        live.handle(&created).await,
+        Ok(Handled::Upserted(vec![format!("awsAccount {member}")]))
+    );
+    let account = live
+        .emu
+        .entity("awsAccount", &member)
+        .expect("the account in Port");
+    assert_eq!(account.title.as_deref(), Some("member-0"));
+    assert_eq!(account.properties["email"], "member-0@example.com");
+
+    let organizations = aws_sdk_organizations::Client::new(&org.moto.sdk_config("us-east-1").await);
+    organizations
+        .remove_account_from_organization()
+        .account_id(&member)
+        .send()
+        .await
+        .unwrap();
+    let mut removed = fixture("organizations-remove-account");
+    removed["account"] = json!(ACCOUNT_ID);
+    removed["detail"]["requestParameters"]["accountId"] = json!(member);
+    assert_eq!(
+        live.handle(&removed).await,
+        Ok(Handled::Deleted(vec![format!("awsAccount {member}")]))
+    );
+    assert!(live.emu.entity("awsAccount", &member).is_none());
+
+    // Organizations refusing (here: DescribeAccount denied) deletes nothing.
+    let other = org.members[1].clone();
+    let mut moved = fixture("organizations-remove-account");
+    moved["detail"]["eventName"] = json!("MoveAccount");
+    moved["detail"]["requestParameters"]["accountId"] = json!(other);
+    assert!(matches!(
+        live.handle(&moved).await,
+        Ok(Handled::Upserted(_))
+    ));
+    live.proxy.answer(|call| {
+        (call.operation == "DescribeAccount")
+            .then(|| json_access_denied("not authorized to perform: organizations:DescribeAccount"))
+    });
+    let error = live.handle(&moved).await.expect_err("a denied read fails");
+    assert!(error.contains("AccessDenied"), "{error}");
+    assert!(live.emu.entity("awsAccount", &other).is_some());
+}
