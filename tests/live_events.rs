@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
+use std::time::Duration;
 
 use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
@@ -1289,4 +1290,171 @@ async fn an_account_created_in_the_organization_appears_and_one_removed_goes() {
     let error = live.handle(&moved).await.expect_err("a denied read fails");
     assert!(error.contains("AccessDenied"), "{error}");
     assert!(live.emu.entity("awsAccount", &other).is_some());
+}
+
+// ---- benchmark (numbers, no assertions): scripts/bench-events.sh ----
+
+fn vm_rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.split_whitespace().next())
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[index.min(sorted.len() - 1)]
+}
+
+/// 1,000 events over 100 secrets (ten each, interleaved) through EventBridge and SQS into an
+/// emulator answering every request after 20 ms: event-to-Port latency, Port writes, RSS.
+#[tokio::test]
+#[ignore = "benchmark: scripts/bench-events.sh"]
+async fn bench_live_events() {
+    const SECRETS: usize = 100;
+    const EVENTS_PER_SECRET: usize = 10;
+    let moto = Moto::start();
+    let queue = sqs(&moto, "CreateQueue", json!({"QueueName": "live-events"})).await;
+    let queue_url = queue["QueueUrl"].as_str().unwrap().to_owned();
+    events(
+        &moto,
+        "PutRule",
+        json!({"Name": "secrets", "EventPattern": pattern("secrets-manager").to_string()}),
+    )
+    .await;
+    events(
+        &moto,
+        "PutTargets",
+        json!({"Rule": "secrets", "Targets": [{"Id": "q", "Arn": format!("arn:aws:sqs:{REGION}:{ACCOUNT_ID}:live-events")}]}),
+    )
+    .await;
+    let emu = Emulator::builder()
+        .blueprints_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("blueprints"))
+        .faults(port_emulator::Faults {
+            latency_ms: 20,
+            ..Default::default()
+        })
+        .start()
+        .await;
+    let env = service::env(
+        &moto,
+        &emu,
+        REGION,
+        &[("LIVE_EVENTS_QUEUE_URL", &queue_url), ("LOG_LEVEL", "warn")],
+    );
+    let service = Service::start(&["serve-events"], &env);
+    let http = reqwest::Client::new();
+    service
+        .wait_for("GET /health/ready", || {
+            let request = http.get(service.url("/health/ready")).send();
+            async move { request.await.is_ok_and(|r| r.status() == 200) }
+        })
+        .await;
+    let rss_idle = vm_rss_kib(service.pid());
+
+    let mut arns = Vec::new();
+    for n in 0..SECRETS {
+        arns.push(secret_in(&moto, &format!("bench/{n}")).await);
+    }
+    let mut samples = Vec::new();
+    for _ in 0..EVENTS_PER_SECRET {
+        for arn in &arns {
+            let mut event = fixture("secretsmanager-put-secret-value");
+            event["detail"]["requestParameters"]["secretId"] = json!(arn);
+            event["detail"]["responseElements"]["arn"] = json!(arn);
+            samples.push(event);
+        }
+    }
+    let writes_before = emu
+        .requests()
+        .iter()
+        .filter(|r| r.path == paths::ENTITIES_BULK)
+        .count();
+    let started = std::time::Instant::now();
+    let first_put = std::cell::RefCell::new(std::collections::HashMap::new());
+    let put_all = std::cell::Cell::new(Duration::ZERO);
+    let putting = async {
+        for chunk in samples.chunks(10) {
+            put_events(&moto, chunk).await;
+            let at = started.elapsed();
+            for event in chunk {
+                first_put
+                    .borrow_mut()
+                    .entry(
+                        event["detail"]["requestParameters"]["secretId"]
+                            .as_str()
+                            .unwrap()
+                            .to_owned(),
+                    )
+                    .or_insert(at);
+            }
+        }
+        put_all.set(started.elapsed());
+    };
+    // When each secret first shows in Port (polled while the events are put), against when
+    // its first event was on the queue.
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    let watching = async {
+        let mut seen: std::collections::HashMap<String, Duration> =
+            std::collections::HashMap::new();
+        while seen.len() < arns.len() && std::time::Instant::now() < deadline {
+            for arn in &arns {
+                if !seen.contains_key(arn) && emu.entity("awsSecret", arn).is_some() {
+                    seen.insert(arn.clone(), started.elapsed());
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        seen
+    };
+    let ((), seen) = tokio::join!(putting, watching);
+    let put_all = put_all.get();
+    let first_put = first_put.into_inner();
+    while messages_left(&moto, &queue_url).await > 0 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let drained = started.elapsed();
+    let rss_after = vm_rss_kib(service.pid());
+    let mut latencies: Vec<f64> = seen
+        .iter()
+        .map(|(arn, at)| at.saturating_sub(first_put[arn]).as_secs_f64())
+        .collect();
+    latencies.sort_by(f64::total_cmp);
+    let writes = emu
+        .requests()
+        .iter()
+        .filter(|r| r.path == paths::ENTITIES_BULK)
+        .count()
+        - writes_before;
+    println!(
+        "live events benchmark: {} events over {SECRETS} secrets, Port latency 20 ms/request, coalescing window {} ms",
+        samples.len(),
+        1000
+    );
+    println!(
+        "  put all events: {:.2} s; queue drained after {:.2} s",
+        put_all.as_secs_f64(),
+        drained.as_secs_f64()
+    );
+    println!(
+        "  secrets in Port: {}/{SECRETS}; latency from a secret's first event to Port: p50 {:.2} s, p99 {:.2} s, max {:.2} s",
+        seen.len(),
+        percentile(&latencies, 0.5),
+        percentile(&latencies, 0.99),
+        latencies.last().copied().unwrap_or_default()
+    );
+    println!(
+        "  Port bulk writes: {writes} ({:.2} per secret)",
+        writes as f64 / SECRETS as f64
+    );
+    println!(
+        "  serve-events RSS: {} KiB idle, {} KiB after",
+        rss_idle, rss_after
+    );
 }
