@@ -27,7 +27,8 @@ pub struct LiveEventsSettings {
 }
 
 impl LiveEventsSettings {
-    pub const DEFAULT_CONCURRENCY: usize = 8;
+    /// Reads wait on AWS mostly; Port requests stay bounded by PORT_MAX_IN_FLIGHT.
+    pub const DEFAULT_CONCURRENCY: usize = 32;
     pub const DEFAULT_COALESCE: Duration = Duration::from_millis(1_000);
 
     /// `None` when neither LIVE_EVENTS_QUEUE_URL nor LIVE_EVENTS_API_KEY is set (live events
