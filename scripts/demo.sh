@@ -2,7 +2,9 @@
 # Demo on a local default: moto (AWS) seeded with sample data and the Port API emulator.
 #   scripts/demo.sh            resync into the emulator twice (the second writes nothing), run the
 #                              create_aws_secret self-service action through the webhook, edit the
-#                              mapping in Port with Save & Resync while the daemon polls, show the catalog
+#                              mapping in Port with Save & Resync while the daemon polls, show the
+#                              catalog, then one live event: a secret made in AWS reaches Port
+#                              through EventBridge, SQS and serve-events
 #   scripts/demo.sh --dry-run  print the entities that would be sent, write nothing
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -106,3 +108,11 @@ for e in json.load(sys.stdin)["entities"]:
     print(line + ("  -> account %s" % account if account else ""))
 ' "$blueprint"
 done
+
+echo "--- live event: a secret created in AWS reaches Port through EventBridge and SQS (serve-events)" >&2
+queue_url=$("$bin/python" scripts/live_event.py setup "$AWS_ENDPOINT_URL")
+events_port=$(free_port)
+LIVE_EVENTS_QUEUE_URL="$queue_url" LISTEN_ADDR="127.0.0.1:$events_port" target/debug/port-aws-sync serve-events &
+pids+=($!)
+wait_for "http://127.0.0.1:$events_port/health/ready"
+"$bin/python" scripts/live_event.py change "$AWS_ENDPOINT_URL" "$PORT_BASE_URL"

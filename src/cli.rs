@@ -62,6 +62,19 @@ pub enum Command {
     Healthcheck(HealthcheckArgs),
     /// Only the self-service actions webhook (WEBHOOK_* settings), without resyncs.
     ServeActions(ServeActionsArgs),
+    /// Only the live events (LIVE_EVENTS_QUEUE_URL), without resyncs.
+    ServeEvents(ServeEventsArgs),
+}
+
+/// Flags of `serve-events`; each beats its environment variable, which beats the config file.
+#[derive(Debug, Args)]
+pub struct ServeEventsArgs {
+    /// YAML file of settings (setting names as keys), below flags and environment.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Address of the health server (LISTEN_ADDR).
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<String>,
 }
 
 /// Flags of `serve-actions`; each beats its environment variable, which beats the config file.

@@ -14,6 +14,7 @@ pub mod commands;
 pub mod config;
 pub mod daemon;
 pub mod entity;
+pub mod events;
 pub mod integration;
 pub mod logging;
 pub mod mapping;

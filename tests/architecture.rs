@@ -10,7 +10,7 @@ const FLOORS: &[&[&str]] = &[
     &["validate"],
     &["sync"],
     &["actions", "integration"],
-    &["app"],
+    &["app", "events"],
     &["daemon"],
     &["cli", "commands"],
 ];

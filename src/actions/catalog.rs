@@ -142,7 +142,8 @@ impl CatalogFollower {
         }
     }
 
-    fn map(&self, item: &Value) -> Result<Vec<Entity>, CatalogError> {
+    /// The entities the mapping makes of one raw item (also used by live events).
+    pub fn map(&self, item: &Value) -> Result<Vec<Entity>, CatalogError> {
         let kind = item["__Kind"].as_str().unwrap_or_default();
         let mut transformer = Transformer::new(&self.mapping);
         let mut entities = Vec::new();

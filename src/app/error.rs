@@ -40,6 +40,9 @@ pub enum SetupError {
     /// Port refused our credentials while registering.
     #[error("{0}")]
     Integration(String),
+    /// A live-events setting (LIVE_EVENTS_*) that cannot work.
+    #[error("{0}")]
+    LiveEvents(String),
     /// A command-line value that makes no sense (e.g. an unknown `--kind`).
     #[error("{0}")]
     Usage(String),

@@ -172,7 +172,7 @@ fn means_no_organization_access(error: &SdkError<ListAccountsError>) -> bool {
 }
 
 /// One member account as AWS's ListAccounts JSON names it.
-fn account_item(account: &Account) -> RawItem {
+pub(crate) fn account_item(account: &Account) -> RawItem {
     let mut item = RawItem::new();
     item.string("Id", account.id.as_deref())
         .string("Arn", account.arn.as_deref())

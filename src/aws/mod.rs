@@ -18,8 +18,10 @@ mod fanout;
 mod identity;
 mod listers;
 pub mod lookup;
+mod one_account;
 pub mod raw;
 pub mod regions;
+pub mod reread;
 mod scopes;
 mod sdk_setup;
 mod secrets;
@@ -29,6 +31,7 @@ mod sources;
 pub(crate) use errors::describe_sdk_error;
 pub use errors::{AwsSetupError, ScopeError};
 pub use identity::CallerIdentity;
+pub use one_account::OrganizationReader;
 pub use sdk_setup::CREDENTIALS_CHECK_TIMEOUT;
 pub use settings::{
     AccountStrategy, AwsSettings, account_of_role_arn, parse_region_list, role_arn,

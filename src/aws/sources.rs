@@ -14,6 +14,7 @@ use super::assumed_roles::AssumedRoles;
 use super::errors::{AwsFailure, AwsSetupError, ScopeError};
 use super::fanout::Fanout;
 use super::identity::{CallerIdentity, get_caller_identity};
+use super::scopes::AccountContext;
 use super::sdk_setup;
 use super::settings::AwsSettings;
 use super::{Kind, Page};
@@ -154,6 +155,25 @@ impl AwsSources {
             .get_or_try_init(|| get_caller_identity(&self.config, &self.regions[0]))
             .await
             .cloned()
+    }
+
+    /// The first configured region: where global APIs (STS, Organizations, Account) are
+    /// called.
+    pub(super) fn home_region(&self) -> &str {
+        &self.regions[0]
+    }
+
+    /// The caller's own account, read with the base credentials.
+    pub(super) fn caller_context(&self, caller: &CallerIdentity) -> AccountContext {
+        AccountContext {
+            account_id: caller.account_id.clone(),
+            config: self.config.clone(),
+        }
+    }
+
+    /// The SDK config that reads through `role_arn` (assumed once, then cached).
+    pub(super) async fn assumed_config(&self, role_arn: &str, account_id: &str) -> SdkConfig {
+        self.roles.config(role_arn, account_id).await
     }
 
     async fn plan(&self) -> Result<Plan, PlanError> {

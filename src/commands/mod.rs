@@ -8,6 +8,7 @@ pub mod raw_dump;
 pub mod resync;
 pub mod run;
 pub mod serve_actions;
+pub mod serve_events;
 pub mod validate;
 
 use std::io::{self, Write};
@@ -95,6 +96,7 @@ pub async fn dispatch(mut cli: Cli) -> Result<Exit, CommandError> {
         Command::Run(args) => run::run(files, &args).await,
         Command::Healthcheck(args) => Ok(healthcheck::run(args.url.as_deref()).await),
         Command::ServeActions(args) => serve_actions::run(files, &args).await,
+        Command::ServeEvents(args) => serve_events::run(files, &args).await,
     }
 }
 

@@ -15,19 +15,19 @@ use tokio_util::sync::CancellationToken;
 
 use super::metrics;
 use super::state::{Daemon, Refused, Trigger};
-use crate::actions::Webhook;
 use crate::app::health;
 
-/// Serves the daemon's endpoints (and the self-service webhook, when on) until `stop`.
+/// Serves the daemon's endpoints (and the self-service and live-events webhooks, when on)
+/// until `stop`.
 pub fn spawn(
     listener: tokio::net::TcpListener,
     daemon: Arc<Daemon>,
-    webhook: Option<Arc<Webhook>>,
+    webhooks: impl IntoIterator<Item = Option<Router>>,
     stop: CancellationToken,
 ) -> JoinHandle<()> {
     let mut app = router(daemon);
-    if let Some(webhook) = webhook {
-        app = app.merge(webhook.router());
+    for webhook in webhooks.into_iter().flatten() {
+        app = app.merge(webhook);
     }
     tokio::spawn(async move {
         let served = axum::serve(
@@ -52,10 +52,16 @@ pub fn router(daemon: Arc<Daemon>) -> Router {
 
 /// 200 once the configuration is loaded and Port accepted our credentials, 503 before.
 async fn ready(State(daemon): State<Arc<Daemon>>) -> Response {
-    let ready = daemon.is_ready();
+    let queues_reachable = crate::events::queue::all_reachable();
+    let ready = daemon.is_ready() && queues_reachable;
     let body = json!({
-        "status": if ready { "ready" } else { "starting" },
+        "status": match (daemon.is_ready(), queues_reachable) {
+            (true, true) => "ready",
+            (true, false) => "live-events queue unreachable",
+            (false, _) => "starting",
+        },
         "ready": ready,
+        "liveEventsQueuesReachable": queues_reachable,
         "resyncRunning": daemon.is_running(),
         "lastResync": daemon.last_resync(),
         "lastSuccessAt": daemon.last_success_at(),

@@ -78,6 +78,7 @@ impl Default for Metrics {
 impl Metrics {
     pub fn new() -> Self {
         let mut r = Registry::with_prefix("port_aws_sync");
+        crate::events::metrics::register(&mut r);
         let buckets = exponential_buckets(0.5, 2.0, 12);
         Metrics {
             resyncs: add(&mut r, "resyncs", help::RESYNCS, Family::default()),

@@ -21,6 +21,7 @@ use tokio_util::sync::CancellationToken;
 use crate::app::{
     DaemonSettings, ServiceError, SetupError, Startup, port_check, shutdown, startup,
 };
+use crate::events::service::LiveEvents;
 use crate::integration::PortIntegration;
 use runner::Work;
 pub use state::{Daemon, LastResync, Refused, ResyncResult, Trigger};
@@ -48,11 +49,24 @@ pub async fn run(settings: DaemonSettings) -> Result<(), ServiceError> {
         port: started.port,
         integration: Default::default(),
     });
+    // No resource is read before the daemon is ready nor while a resync runs: see
+    // events::engine.
+    let busy = {
+        let daemon = daemon.clone();
+        Arc::new(move || !daemon.is_ready() || daemon.is_running())
+    };
+    let mut live_events =
+        LiveEvents::start_from_env(&settings.aws, work.mapping.clone(), work.port.clone(), busy)
+            .await
+            .map_err(SetupError::LiveEvents)?;
     let http_stop = CancellationToken::new();
     let server = http::spawn(
         started.listener,
         daemon.clone(),
-        webhook.clone(),
+        [
+            webhook.clone().map(|w| w.router()),
+            live_events.as_mut().and_then(|l| l.webhook.take()),
+        ],
         http_stop.clone(),
     );
     tracing::info!(listen = %settings.listen_addr, schedule = %settings.schedule.describe(), "port-aws-sync daemon starting");
@@ -64,6 +78,9 @@ pub async fn run(settings: DaemonSettings) -> Result<(), ServiceError> {
         }
     });
     let served = serve(&settings, &daemon, work, triggers, start).await;
+    if let Some(live_events) = live_events {
+        live_events.stop(settings.shutdown_grace).await;
+    }
     if let Some(webhook) = &webhook {
         shutdown::drain(&webhook.tasks, settings.shutdown_grace).await;
     }

@@ -1,0 +1,165 @@
+//! One resource read again for a live event, in the raw shape a resync lists it, or the
+//! knowledge that it is gone (with what is known of it, so the mapping can name the entity to
+//! delete). Any other answer (AccessDenied, throttling, a timeout) is an error: nothing may be
+//! deleted on a doubt.
+
+use aws_sdk_organizations::operation::describe_account::DescribeAccountError;
+use aws_sdk_secretsmanager::operation::describe_secret::DescribeSecretOutput;
+use aws_sdk_secretsmanager::types::SecretListEntry;
+use aws_types::SdkConfig;
+use serde_json::Value;
+
+use super::Kind;
+use super::errors::describe_sdk_error;
+use super::lookup::{self, account_of_arn};
+use super::raw::{Origin, RawItem};
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Reread {
+    /// The resource as a resync lists it.
+    Present(Value),
+    /// AWS says it is gone; the item is what is known of it, to map the entity to delete.
+    Gone(Value),
+    /// AWS says it is gone, but nothing names it well enough to map (a secret known only by
+    /// a name whose ARN is unknown); the next resync removes its entity.
+    GoneUnnamed,
+}
+
+/// A secret by name or ARN. One scheduled for deletion counts as gone, as ListSecrets hides
+/// it.
+pub async fn secret(config: &SdkConfig, region: &str, id: &str) -> Result<Reread, String> {
+    let client = aws_sdk_secretsmanager::Client::from_conf(
+        aws_sdk_secretsmanager::config::Builder::from(config)
+            .region(aws_sdk_secretsmanager::config::Region::new(
+                region.to_owned(),
+            ))
+            .interceptor(super::calls::CallCounter)
+            .build(),
+    );
+    let described = match client.describe_secret().secret_id(id).send().await {
+        Ok(output) => output,
+        Err(error)
+            if error
+                .as_service_error()
+                .is_some_and(|e| e.is_resource_not_found_exception()) =>
+        {
+            return Ok(match id.starts_with("arn:") {
+                true => {
+                    let entry = SecretListEntry::builder()
+                        .arn(id)
+                        .name(crate::events::secret_name(id))
+                        .build();
+                    Reread::Gone(
+                        secret_origin(id, region).wrap(super::secrets::secret_item(&entry)),
+                    )
+                }
+                false => Reread::GoneUnnamed,
+            });
+        }
+        Err(error) => return Err(describe_sdk_error("DescribeSecret", &error)),
+    };
+    let arn = described.arn.clone().unwrap_or_default();
+    let as_listed =
+        || secret_origin(&arn, region).wrap(super::secrets::secret_item(&list_entry(&described)));
+    if described.deleted_date.is_some() {
+        return Ok(Reread::Gone(as_listed()));
+    }
+    let Some(name) = described.name.as_deref() else {
+        return Err(format!("DescribeSecret of {id} answered without a name"));
+    };
+    // ListSecrets gives the very shape a resync maps.
+    Ok(match lookup::secret(config, region, name).await? {
+        Some(item) => Reread::Present(item),
+        // Deleted between the two calls.
+        None => Reread::Gone(as_listed()),
+    })
+}
+
+fn secret_origin<'a>(arn: &'a str, region: &'a str) -> Origin<'a> {
+    Origin {
+        kind: Kind::Secret,
+        account_id: account_of_arn(arn).unwrap_or_default(),
+        region,
+    }
+}
+
+/// DescribeSecret's answer as a ListSecrets entry, for a secret ListSecrets no longer shows.
+fn list_entry(described: &DescribeSecretOutput) -> SecretListEntry {
+    SecretListEntry::builder()
+        .set_arn(described.arn.clone())
+        .set_name(described.name.clone())
+        .set_type(described.r#type.clone())
+        .set_description(described.description.clone())
+        .set_kms_key_id(described.kms_key_id.clone())
+        .set_rotation_enabled(described.rotation_enabled)
+        .set_rotation_lambda_arn(described.rotation_lambda_arn.clone())
+        .set_rotation_rules(described.rotation_rules.clone())
+        .set_external_secret_rotation_metadata(described.external_secret_rotation_metadata.clone())
+        .set_external_secret_rotation_role_arn(described.external_secret_rotation_role_arn.clone())
+        .set_last_rotated_date(described.last_rotated_date)
+        .set_last_changed_date(described.last_changed_date)
+        .set_last_accessed_date(described.last_accessed_date)
+        .set_deleted_date(described.deleted_date)
+        .set_next_rotation_date(described.next_rotation_date)
+        .set_tags(described.tags.clone())
+        .set_secret_versions_to_stages(described.version_ids_to_stages.clone())
+        .set_owning_service(described.owning_service.clone())
+        .set_created_date(described.created_date)
+        .set_primary_region(described.primary_region.clone())
+        .build()
+}
+
+/// A certificate by ARN (DescribeCertificate, in ListCertificates' item shape).
+pub async fn certificate(config: &SdkConfig, region: &str, arn: &str) -> Result<Reread, String> {
+    Ok(match lookup::certificate(config, region, arn).await? {
+        Some(described) => Reread::Present(described.item),
+        None => {
+            let mut item = RawItem::new();
+            item.string("CertificateArn", Some(arn));
+            let origin = Origin {
+                kind: Kind::AcmCertificate,
+                account_id: account_of_arn(arn).unwrap_or_default(),
+                region,
+            };
+            Reread::Gone(origin.wrap(item))
+        }
+    })
+}
+
+/// An organization account by id, as ListAccounts lists it; `reader` is the account that
+/// lists them (the items' `__AccountId`).
+pub async fn account(reader: &super::OrganizationReader, id: &str) -> Result<Reread, String> {
+    let client = aws_sdk_organizations::Client::from_conf(
+        aws_sdk_organizations::config::Builder::from(&reader.config)
+            .region(aws_sdk_organizations::config::Region::new(
+                reader.region.clone(),
+            ))
+            .interceptor(super::calls::CallCounter)
+            .build(),
+    );
+    let origin = Origin {
+        kind: Kind::Account,
+        account_id: &reader.account_id,
+        region: &reader.region,
+    };
+    match client.describe_account().account_id(id).send().await {
+        Ok(output) => match output.account {
+            Some(account) => Ok(Reread::Present(
+                origin.wrap(super::accounts::account_item(&account)),
+            )),
+            None => Err(format!(
+                "DescribeAccount of {id} answered without the account"
+            )),
+        },
+        Err(error)
+            if error
+                .as_service_error()
+                .is_some_and(DescribeAccountError::is_account_not_found_exception) =>
+        {
+            let mut item = RawItem::new();
+            item.string("Id", Some(id));
+            Ok(Reread::Gone(origin.wrap(item)))
+        }
+        Err(error) => Err(describe_sdk_error("DescribeAccount", &error)),
+    }
+}

@@ -1,0 +1,210 @@
+//! One resource brought up to date: read again from AWS with its account's credentials,
+//! mapped with the resync's mapping, and written to Port only when Port differs (upsert) or
+//! AWS says it is gone (delete). An error (AccessDenied, throttling, Port refusing) writes
+//! nothing more and is returned, so the event is left for redelivery.
+
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+
+use super::{Ignored, LiveEvent, ResourceKey};
+use crate::actions::catalog::CatalogFollower;
+use crate::aws::reread::{self, Reread};
+use crate::aws::{AwsSources, Kind};
+use crate::entity::Entity;
+use crate::port::UpsertOptions;
+use crate::sync::fingerprint::{self, MappedKeys};
+
+pub struct LiveHandler {
+    pub sources: Arc<AwsSources>,
+    /// The mapping and the Port client the actions follow the catalog with.
+    pub catalog: CatalogFollower,
+}
+
+/// What handling one resource did, entities named `blueprint identifier`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Handled {
+    Upserted(Vec<String>),
+    /// Port already holds what AWS has: nothing written.
+    Unchanged(Vec<String>),
+    Deleted(Vec<String>),
+    /// The mapping selects no entity for it (selector, regionPolicy): nothing written.
+    NotSelected,
+    /// AWS says it is gone, but nothing names it well enough to map; the next resync
+    /// removes its entity.
+    GoneUnnamed,
+    Ignored(Ignored),
+}
+
+impl Handled {
+    /// The metrics' action label.
+    pub fn action(&self) -> &'static str {
+        match self {
+            Handled::Upserted(_) => "upsert",
+            Handled::Unchanged(_) => "unchanged",
+            Handled::Deleted(_) => "delete",
+            Handled::NotSelected | Handled::GoneUnnamed | Handled::Ignored(_) => "ignored",
+        }
+    }
+}
+
+impl LiveHandler {
+    /// Brings the resource of `key` up to date; `events` are the events coalesced for it
+    /// (an ARN among them names a secret better than its name).
+    pub async fn handle(&self, key: &ResourceKey, events: &[LiveEvent]) -> Result<Handled, String> {
+        let mapping = &self.catalog.mapping;
+        if mapping.resources_for(key.kind.as_str()).next().is_none() {
+            return Ok(Handled::Ignored(Ignored::UnmappedKind(key.kind)));
+        }
+        let read = match key.kind {
+            Kind::Account => {
+                if !self.sources.settings().wants_account(&key.id) {
+                    return Ok(Handled::Ignored(Ignored::AccountOutOfScope(key.id.clone())));
+                }
+                let Some(reader) = self.sources.organization_reader().await? else {
+                    return Ok(Handled::Ignored(Ignored::NoCatalogChange {
+                        event_name: events.first().map(|e| e.action.clone()).unwrap_or_default(),
+                        why: "accounts come from ACCOUNT_ROLE_ARNS, not from the organization"
+                            .into(),
+                    }));
+                };
+                reread::account(&reader, &key.id).await?
+            }
+            Kind::Secret | Kind::AcmCertificate => {
+                let account = match &key.account {
+                    Some(account) => account.clone(),
+                    // Ocean's body may leave the account out: a single-account install.
+                    None => self.sources.caller_identity().await?.account_id,
+                };
+                let Some(config) = self.sources.account_config(&account).await? else {
+                    return Ok(Handled::Ignored(Ignored::AccountOutOfScope(account)));
+                };
+                let region = match key.region.as_deref().or(self
+                    .sources
+                    .regions()
+                    .first()
+                    .map(String::as_str))
+                {
+                    Some(region) => region.to_owned(),
+                    None => return Err(format!("no region for {}", key.id)),
+                };
+                if key.kind == Kind::Secret {
+                    reread::secret(&config, &region, &best_secret_id(key, events)).await?
+                } else {
+                    reread::certificate(&config, &region, &key.id).await?
+                }
+            }
+        };
+        match read {
+            Reread::Present(item) => self.upsert(&item).await,
+            Reread::Gone(item) => self.delete(&item).await,
+            Reread::GoneUnnamed => Ok(Handled::GoneUnnamed),
+        }
+    }
+
+    async fn upsert(&self, item: &Value) -> Result<Handled, String> {
+        let entities = self.catalog.map(item).map_err(|e| e.to_string())?;
+        if entities.is_empty() {
+            return Ok(Handled::NotSelected);
+        }
+        let mut unchanged = Vec::new();
+        let mut written = Vec::new();
+        for entity in entities {
+            if self.port_holds(&entity).await? {
+                unchanged.push(name(&entity));
+                continue;
+            }
+            let options = UpsertOptions {
+                merge: self.catalog.mapping.config.enable_merge_entity,
+                create_missing_related_entities: self
+                    .catalog
+                    .mapping
+                    .config
+                    .create_missing_related_entities,
+                run_id: None,
+            };
+            let outcome = self
+                .catalog
+                .port
+                .bulk_upsert(&entity.blueprint, std::slice::from_ref(&entity), &options)
+                .await;
+            if let Some(failed) = outcome.failed.first() {
+                return Err(format!(
+                    "Port refused entity {} of {}: {} {}",
+                    failed.identifier, entity.blueprint, failed.error, failed.message
+                ));
+            }
+            written.push(name(&entity));
+        }
+        Ok(if written.is_empty() {
+            Handled::Unchanged(unchanged)
+        } else {
+            Handled::Upserted(written)
+        })
+    }
+
+    /// Whether Port holds the entity as mapped, compared as a resync compares (with merged
+    /// writes, only the keys the mapping writes count).
+    async fn port_holds(&self, entity: &Entity) -> Result<bool, String> {
+        let query = json!({
+            "combinator": "and",
+            "rules": [{"property": "$identifier", "operator": "=", "value": entity.identifier}]
+        });
+        let found = self
+            .catalog
+            .port
+            .search_entities(&entity.blueprint, &query, &[])
+            .await
+            .map_err(|e| format!("reading entity {} from Port: {e}", name(entity)))?;
+        let Some(current) = found.first() else {
+            return Ok(false);
+        };
+        let merged = self
+            .catalog
+            .mapping
+            .config
+            .enable_merge_entity
+            .then(|| MappedKeys {
+                properties: entity.properties.keys().cloned().collect(),
+                relations: entity.relations.keys().cloned().collect(),
+            });
+        Ok(fingerprint::of_port_entity(current, merged.as_ref()) == fingerprint::of_entity(entity))
+    }
+
+    async fn delete(&self, item: &Value) -> Result<Handled, String> {
+        let entities = self.catalog.map(item).map_err(|e| e.to_string())?;
+        if entities.is_empty() {
+            return Ok(Handled::NotSelected);
+        }
+        let mut deleted = Vec::new();
+        for entity in &entities {
+            self.catalog
+                .port
+                .delete_entity(
+                    &entity.blueprint,
+                    &entity.identifier,
+                    self.catalog.mapping.config.delete_dependent_entities,
+                    None,
+                )
+                .await
+                .map_err(|e| format!("Port did not delete entity {}: {e}", name(entity)))?;
+            deleted.push(name(entity));
+        }
+        Ok(Handled::Deleted(deleted))
+    }
+}
+
+/// An ARN of the secret in the key's region if an event gave one (it still names a secret
+/// deleted for good), else its name.
+fn best_secret_id(key: &ResourceKey, events: &[LiveEvent]) -> String {
+    events
+        .iter()
+        .map(|e| e.resource.as_str())
+        .find(|id| id.starts_with("arn:") && super::region_of_arn(id) == key.region.as_deref())
+        .unwrap_or(&key.id)
+        .to_owned()
+}
+
+fn name(entity: &Entity) -> String {
+    format!("{} {}", entity.blueprint, entity.identifier)
+}
