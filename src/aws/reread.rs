@@ -47,7 +47,7 @@ pub async fn secret(config: &SdkConfig, region: &str, id: &str) -> Result<Reread
                 true => {
                     let entry = SecretListEntry::builder()
                         .arn(id)
-                        .name(crate::events::secret_name(id))
+                        .name(secret_name(id))
                         .build();
                     Reread::Gone(
                         secret_origin(id, region).wrap(super::secrets::secret_item(&entry)),
@@ -161,5 +161,18 @@ pub async fn account(reader: &super::OrganizationReader, id: &str) -> Result<Rer
             Ok(Reread::Gone(origin.wrap(item)))
         }
         Err(error) => Err(describe_sdk_error("DescribeAccount", &error)),
+    }
+}
+
+/// A secret's name: the ARN ends in the name, a hyphen and six characters Secrets Manager
+/// adds; anything else is a name already.
+pub fn secret_name(id: &str) -> &str {
+    let parts: Vec<&str> = id.splitn(7, ':').collect();
+    let [_, _, "secretsmanager", _, _, "secret", name] = parts.as_slice() else {
+        return id;
+    };
+    match name.char_indices().rev().nth(6) {
+        Some((at, '-')) => &name[..at],
+        _ => name,
     }
 }

@@ -485,18 +485,7 @@ fn ocean_body(body: &Value) -> Result<Vec<LiveEvent>, Ignored> {
     }])
 }
 
-/// A secret's name: the ARN ends in the name, a hyphen and six characters Secrets Manager
-/// adds; anything else is a name already.
-pub fn secret_name(id: &str) -> &str {
-    let parts: Vec<&str> = id.splitn(7, ':').collect();
-    let [_, _, "secretsmanager", _, _, "secret", name] = parts.as_slice() else {
-        return id;
-    };
-    match name.char_indices().rev().nth(6) {
-        Some((at, '-')) => &name[..at],
-        _ => name,
-    }
-}
+pub use crate::aws::reread::secret_name;
 
 fn text(value: &Value) -> Option<&str> {
     value.as_str()
