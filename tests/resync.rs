@@ -830,9 +830,13 @@ async fn aws_unreachable_after_a_good_resync_deletes_nothing() {
         "nothing deleted or changed"
     );
     assert_eq!(run.entity_writes(), 0, "{:#?}", run.requests);
+    assert_eq!(run.count("POST", paths::ENTITIES_BULK_DELETE), 0);
+    // No scope was read: every entity is held back with its scope named.
+    let deletion = run.deletion_line();
     assert!(
-        run.deletion_line()
-            .starts_with("  stale deletion: did not run (skipped because this resync had failures"),
+        deletion.contains("held back: AWS::ACM::Certificate in 123456789012 us-east-1: not read")
+            && deletion
+                .contains("held back: AWS::Organizations::Account (organization): read failed"),
         "{}",
         run.stderr
     );
@@ -840,7 +844,7 @@ async fn aws_unreachable_after_a_good_resync_deletes_nothing() {
 }
 
 #[tokio::test]
-async fn a_failing_region_keeps_the_good_region_and_skips_deletion() {
+async fn a_failing_region_keeps_its_entities_and_the_good_region_loses_its_stale_ones() {
     let moto = Moto::start();
     let seeded = [
         caller_account(),
@@ -854,8 +858,20 @@ async fn a_failing_region_keeps_the_good_region_and_skips_deletion() {
         json!({"region": "ap-southwest-9"}),
         json!({"account": ACCOUNT_ID}),
     );
+    let stale_in_the_good_region = entity(
+        "awsSecret",
+        "arn:aws:secretsmanager:us-east-1:123456789012:secret:gone-AbCdEf",
+        "gone",
+        json!({"region": "us-east-1"}),
+        json!({"account": ACCOUNT_ID}),
+    );
     let emu = emulator_with_blueprints()
         .entity_from("awsSecret", port_entity(&stale_but_unknown), OUR_DATASOURCE)
+        .entity_from(
+            "awsSecret",
+            port_entity(&stale_in_the_good_region),
+            OUR_DATASOURCE,
+        )
         .start()
         .await;
     let mut env = cli_env(&moto.env("us-east-1"), &emu);
@@ -873,9 +889,9 @@ async fn a_failing_region_keeps_the_good_region_and_skips_deletion() {
     assert_eq!(
         catalog(&emu),
         expected(seeded.iter().chain([&stale_but_unknown])),
-        "the good region is written, the stale entity survives"
+        "the good region is written and its stale entity deleted; the failed region's survives"
     );
-    assert_eq!(run.count("POST", paths::ENTITIES_BULK_DELETE), 0);
+    assert_eq!(run.count("POST", paths::ENTITIES_BULK_DELETE), 1);
     for kind in ["AWS::SecretsManager::Secret", "AWS::ACM::Certificate"] {
         let scope = format!("error: {kind} in account {ACCOUNT_ID}, region ap-southwest-9: ");
         assert!(
@@ -884,9 +900,10 @@ async fn a_failing_region_keeps_the_good_region_and_skips_deletion() {
             run.stderr
         );
     }
-    assert!(
-        run.deletion_line()
-            .starts_with("  stale deletion: did not run (skipped because this resync had failures"),
+    assert_eq!(
+        run.deletion_line(),
+        "  stale deletion: ran (1 stale entit(ies) held back: AWS::SecretsManager::Secret in \
+         123456789012 ap-southwest-9: read failed)",
         "{}",
         run.stderr
     );

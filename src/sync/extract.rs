@@ -7,6 +7,7 @@ use std::sync::Arc;
 use futures::StreamExt;
 use serde::Serialize;
 
+use super::scope::{ScopeKey, ScopeLedger};
 use crate::aws::{AwsSources, Kind, Page, RegionFilter, ScopeError};
 use crate::entity::Entity;
 use crate::mapping::config::RegionPolicy;
@@ -39,6 +40,8 @@ pub struct Extraction {
     pub scope_errors: Vec<ScopeError>,
     pub item_failures: Vec<ItemFailure>,
     pub item_failure_count: u64,
+    /// Every scope read, and whether completely: what stale deletion is decided on.
+    pub scopes: ScopeLedger,
     /// Mapping fields that yielded null for some item, kept as null.
     pub null_fields: Vec<String>,
     /// Fields whose expression failed on some items and were written as null, once per field.
@@ -132,6 +135,7 @@ impl<'m> PageMapper<'m> {
             ),
             Err(error) => {
                 tracing::error!(%error, "fetch failed; the other scopes go on");
+                self.extraction.scopes.failed(&error);
                 if let Some(summary) = self.extraction.kinds.get_mut(&error.kind) {
                     summary.failed_scopes += 1;
                 }
@@ -183,6 +187,7 @@ fn map_page(
     extraction: &mut Extraction,
     on_entity: &mut impl FnMut(Entity),
 ) {
+    extraction.scopes.page(page);
     let summary = extraction.kinds.entry(page.kind).or_default();
     summary.accounts.insert(page.account_id.clone());
     summary.regions.insert(page.region.clone());
@@ -196,6 +201,7 @@ fn map_page(
             Outcome::Entity(entity) => on_entity(entity),
             Outcome::Failed(failure) => {
                 extraction.item_failure_count += 1;
+                extraction.scopes.unmapped_item(ScopeKey::of_page(page));
                 if extraction.item_failures.len() < LOGGED_FAILURES {
                     tracing::error!(%failure, "item not mapped");
                     extraction.item_failures.push(failure);

@@ -5,6 +5,7 @@ pub mod fingerprint;
 pub mod plan;
 pub mod report;
 pub mod resync;
+pub mod scope;
 pub mod summary;
 pub mod writer;
 

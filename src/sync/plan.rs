@@ -7,24 +7,75 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use serde_json::Value;
 
 use super::fingerprint::{self, MappedKeys};
-use crate::aws::ScopeError;
+use super::scope::{ScopeKey, ScopeLedger, Unclean, scope_of_entity};
+use crate::aws::{Kind, ScopeError};
 use crate::blueprints::Blueprints;
 use crate::entity::Entity;
 
-/// What Port holds for this integration: per blueprint, identifier → content digest.
+/// One entity Port holds: its content digest and the scope it belongs to, as an index into
+/// [`Observed::scopes`] (`None`: cannot be told from the entity).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Known {
+    pub digest: u64,
+    pub scope: Option<u32>,
+}
+
+/// What Port holds for this integration: per blueprint, identifier → digest and scope.
 #[derive(Debug, Default)]
 pub struct Observed {
-    pub by_blueprint: BTreeMap<String, HashMap<String, u64>>,
+    pub by_blueprint: BTreeMap<String, HashMap<String, Known>>,
+    /// Each scope once; entities refer to them by index.
+    pub scopes: Vec<ScopeKey>,
+    scope_index: HashMap<ScopeKey, u32>,
 }
 
 impl Observed {
-    /// Digests a page of Port search results; `merged` as in [`fingerprint::of_port_entity`].
-    pub fn add(&mut self, blueprint: &str, entities: &[Value], merged: Option<&MappedKeys>) {
-        let known = self.by_blueprint.entry(blueprint.to_owned()).or_default();
+    /// Digests a page of Port search results; `merged` as in [`fingerprint::of_port_entity`];
+    /// `kind` is the one kind that feeds the blueprint, when there is one.
+    pub fn add(
+        &mut self,
+        blueprint: &str,
+        entities: &[Value],
+        merged: Option<&MappedKeys>,
+        kind: Option<Kind>,
+    ) {
         for entity in entities {
-            if let Some(id) = entity.get("identifier").and_then(Value::as_str) {
-                known.insert(id.to_owned(), fingerprint::of_port_entity(entity, merged));
+            let Some(id) = entity.get("identifier").and_then(Value::as_str) else {
+                continue;
+            };
+            let scope = scope_of_entity(entity, kind).map(|scope| self.intern(scope));
+            let known = Known {
+                digest: fingerprint::of_port_entity(entity, merged),
+                scope,
+            };
+            self.by_blueprint
+                .entry(blueprint.to_owned())
+                .or_default()
+                .insert(id.to_owned(), known);
+        }
+    }
+
+    fn intern(&mut self, scope: ScopeKey) -> u32 {
+        if let Some(index) = self.scope_index.get(&scope) {
+            return *index;
+        }
+        let index = self.scopes.len() as u32;
+        self.scopes.push(scope.clone());
+        self.scope_index.insert(scope, index);
+        index
+    }
+
+    /// Another blueprint's read, taken in.
+    pub fn merge(&mut self, other: Observed) {
+        for (blueprint, known) in other.by_blueprint {
+            let mut entries = self.by_blueprint.remove(&blueprint).unwrap_or_default();
+            for (id, mut entry) in known {
+                entry.scope = entry
+                    .scope
+                    .map(|index| self.intern(other.scopes[index as usize].clone()));
+                entries.insert(id, entry);
             }
+            self.by_blueprint.insert(blueprint, entries);
         }
     }
 
@@ -85,7 +136,7 @@ impl Desired {
             .get(&entity.blueprint)
             .and_then(|known| known.get(&entity.identifier))
         {
-            Some(digest) if *digest == fingerprint::of_entity(&entity) => {
+            Some(known) if known.digest == fingerprint::of_entity(&entity) => {
                 counts.unchanged += 1;
                 Offer::Unchanged
             }
@@ -130,6 +181,9 @@ pub enum Incomplete {
     UnmappedItems(u64),
     /// Entity writes Port refused.
     RefusedWrites(usize),
+    /// Refused writes of entities whose scope cannot be told: they may belong to any scope,
+    /// so nothing is deleted.
+    UnscopedRefusedWrites(usize),
 }
 
 impl std::fmt::Display for Incomplete {
@@ -138,6 +192,10 @@ impl std::fmt::Display for Incomplete {
             Incomplete::Scope(scope) => scope.fmt(f),
             Incomplete::UnmappedItems(n) => write!(f, "{n} item(s) could not be mapped"),
             Incomplete::RefusedWrites(n) => write!(f, "{n} entity write(s) failed"),
+            Incomplete::UnscopedRefusedWrites(n) => write!(
+                f,
+                "{n} refused write(s) of entities whose scope cannot be told"
+            ),
         }
     }
 }
@@ -182,6 +240,26 @@ impl std::fmt::Display for SkipReason {
     }
 }
 
+/// Why a stale entity was kept this resync.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Held {
+    /// Its scope was not read completely, or not everything in it mapped and was written.
+    Scope { scope: ScopeKey, why: Unclean },
+    /// Its scope cannot be told from the entity and this resync was incomplete somewhere.
+    UnknownScope,
+}
+
+impl std::fmt::Display for Held {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Held::Scope { scope, why } => write!(f, "{scope}: {why}"),
+            Held::UnknownScope => f.write_str(
+                "scope unknown (no ARN, account and region in the entity) and this resync was incomplete",
+            ),
+        }
+    }
+}
+
 /// Whether stale entities are deleted this resync, and if not, why.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Deletion {
@@ -190,37 +268,60 @@ pub enum Deletion {
         stale: BTreeMap<String, Vec<String>>,
         /// Kept because entities that stay relate to them.
         kept_as_targets: u64,
+        /// Stale entities kept, by reason.
+        held: BTreeMap<Held, u64>,
     },
     Skipped(SkipReason),
 }
 
-/// Decides stale deletion after the writes, by Ocean's rules: never after any failure, never
-/// beyond the threshold share, never an entity that a kept entity relates to.
+/// Decides stale deletion after the writes. Per scope: an entity this resync did not produce
+/// is deleted only when its scope is clean in `ledger` (see [`super::scope`]); an entity whose
+/// scope cannot be told only when nothing at all was `incomplete`. Never beyond the threshold
+/// share, never an entity that a kept entity relates to, nothing when a refused write cannot
+/// be placed in a scope.
 pub fn plan_deletion(
     observed: &Observed,
     desired: &Desired,
+    ledger: &ScopeLedger,
     incomplete: &[Incomplete],
     threshold: f64,
 ) -> Deletion {
-    if !incomplete.is_empty() {
+    if incomplete
+        .iter()
+        .any(|i| matches!(i, Incomplete::UnscopedRefusedWrites(_)))
+    {
         return Deletion::Skipped(SkipReason::Incomplete(incomplete.to_vec()));
     }
+    let unclean: Vec<Option<Unclean>> = observed.scopes.iter().map(|s| ledger.unclean(s)).collect();
     let mut stale: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut held: BTreeMap<Held, u64> = BTreeMap::new();
     let mut kept_as_targets = 0;
     for (blueprint, known) in &observed.by_blueprint {
         let produced = desired.produced.get(blueprint);
-        let mut ids: Vec<String> = known
-            .keys()
-            .filter(|id| !produced.is_some_and(|p| p.contains(*id)))
-            .filter(|id| {
-                let referenced = desired
-                    .referenced
-                    .contains(&(blueprint.clone(), (*id).clone()));
-                kept_as_targets += u64::from(referenced);
-                !referenced
-            })
-            .cloned()
-            .collect();
+        let mut ids = Vec::new();
+        for (id, entry) in known {
+            if produced.is_some_and(|p| p.contains(id)) {
+                continue;
+            }
+            if desired
+                .referenced
+                .contains(&(blueprint.clone(), id.clone()))
+            {
+                kept_as_targets += 1;
+                continue;
+            }
+            let hold = match entry.scope {
+                Some(index) => unclean[index as usize].clone().map(|why| Held::Scope {
+                    scope: observed.scopes[index as usize].clone(),
+                    why,
+                }),
+                None => (!incomplete.is_empty()).then_some(Held::UnknownScope),
+            };
+            match hold {
+                Some(hold) => *held.entry(hold).or_default() += 1,
+                None => ids.push(id.clone()),
+            }
+        }
         if !ids.is_empty() {
             ids.sort();
             stale.insert(blueprint.clone(), ids);
@@ -238,6 +339,7 @@ pub fn plan_deletion(
     Deletion::Run {
         stale,
         kept_as_targets,
+        held,
     }
 }
 
@@ -298,6 +400,7 @@ mod tests {
             "acmCertificate",
             &[port_entity(&same), port_entity(&before)],
             None,
+            None,
         );
         let mut desired = Desired::default();
         let offers = [
@@ -340,6 +443,7 @@ mod tests {
             "acmCertificate",
             &[port_entity(&old_cert), port_entity(&kept_cert)],
             None,
+            None,
         );
         observed.add(
             "awsAccount",
@@ -349,6 +453,7 @@ mod tests {
                 json!({"identifier": "3"}),
             ],
             None,
+            None,
         );
         let mut desired = Desired::default();
         let _ = desired.offer(kept_cert, &observed, &bps);
@@ -356,7 +461,8 @@ mod tests {
         let Deletion::Run {
             stale,
             kept_as_targets,
-        } = plan_deletion(&observed, &desired, &[], 0.9)
+            ..
+        } = plan_deletion(&observed, &desired, &ScopeLedger::default(), &[], 0.9)
         else {
             panic!("deletion should run");
         };
@@ -365,32 +471,127 @@ mod tests {
         assert_eq!(kept_as_targets, 1);
     }
 
+    const WEST: &str = "arn:aws:secretsmanager:eu-west-1:222222222222:secret:";
+    const EAST: &str = "arn:aws:secretsmanager:us-east-1:222222222222:secret:";
+
+    fn page(region: &str) -> crate::aws::Page {
+        crate::aws::Page {
+            kind: Kind::Secret,
+            account_id: "222222222222".into(),
+            region: region.into(),
+            items: vec![],
+        }
+    }
+
+    fn denied(region: &str) -> ScopeError {
+        ScopeError {
+            kind: Kind::Secret,
+            account_id: "222222222222".into(),
+            region: Some(region.into()),
+            message: "ListSecrets: AccessDeniedException: not allowed".into(),
+            code: Some("AccessDeniedException".into()),
+        }
+    }
+
     #[test]
-    fn any_failure_or_a_large_share_skips_deletion() {
+    fn a_failed_scope_keeps_its_entities_and_clean_scopes_lose_their_stale_ones() {
+        let mut observed = Observed::default();
+        let ids = [format!("{WEST}a"), format!("{EAST}b"), "no-arn".to_owned()];
+        let entities: Vec<Value> = ids.iter().map(|id| json!({"identifier": id})).collect();
+        observed.add("awsSecret", &entities, None, None);
+        let mut ledger = ScopeLedger::default();
+        ledger.page(&page("eu-west-1"));
+        ledger.failed(&denied("us-east-1"));
+        let incomplete = [Incomplete::Scope(denied("us-east-1"))];
+        let Deletion::Run { stale, held, .. } =
+            plan_deletion(&observed, &Desired::default(), &ledger, &incomplete, 1.0)
+        else {
+            panic!("deletion runs per scope");
+        };
+        assert_eq!(stale["awsSecret"], [ids[0].clone()]);
+        let east = ScopeKey::new(Kind::Secret, "222222222222", "us-east-1");
+        assert_eq!(
+            held,
+            BTreeMap::from([
+                (
+                    Held::Scope {
+                        scope: east,
+                        why: Unclean::Failed {
+                            code: Some("AccessDeniedException".into())
+                        }
+                    },
+                    1
+                ),
+                (Held::UnknownScope, 1),
+            ])
+        );
+        // A complete resync deletes the entity of unknown scope too.
+        let mut clean = ScopeLedger::default();
+        clean.page(&page("eu-west-1"));
+        clean.page(&page("us-east-1"));
+        let Deletion::Run { stale, held, .. } =
+            plan_deletion(&observed, &Desired::default(), &clean, &[], 1.0)
+        else {
+            panic!("deletion runs");
+        };
+        assert_eq!(stale["awsSecret"].len(), 3);
+        assert!(held.is_empty());
+    }
+
+    #[test]
+    fn a_scope_not_read_or_with_an_unmapped_item_keeps_its_entities() {
+        let mut observed = Observed::default();
+        observed.add(
+            "awsSecret",
+            &[json!({"identifier": format!("{WEST}a")})],
+            None,
+            None,
+        );
+        let only_east = {
+            let mut ledger = ScopeLedger::default();
+            ledger.page(&page("us-east-1"));
+            ledger
+        };
+        let run = plan_deletion(&observed, &Desired::default(), &only_east, &[], 1.0);
+        assert!(
+            matches!(&run, Deletion::Run { stale, .. } if stale.is_empty()),
+            "{run:?}"
+        );
+        let mut unmapped = ScopeLedger::default();
+        unmapped.page(&page("eu-west-1"));
+        unmapped.unmapped_item(ScopeKey::new(Kind::Secret, "222222222222", "eu-west-1"));
+        let run = plan_deletion(
+            &observed,
+            &Desired::default(),
+            &unmapped,
+            &[Incomplete::UnmappedItems(1)],
+            1.0,
+        );
+        let Deletion::Run { stale, held, .. } = run else {
+            panic!()
+        };
+        assert!(stale.is_empty());
+        assert_eq!(held.values().sum::<u64>(), 1);
+    }
+
+    #[test]
+    fn a_refused_write_of_unknown_scope_or_a_large_share_skips_deletion() {
         let mut observed = Observed::default();
         observed.add(
             "awsSecret",
             &[json!({"identifier": "a"}), json!({"identifier": "b"})],
             None,
+            None,
         );
         let desired = Desired::default();
-        let denied = Incomplete::Scope(ScopeError {
-            kind: crate::aws::Kind::Secret,
-            account_id: String::new(),
-            region: Some("eu-west-1".into()),
-            message: "ListSecrets: AccessDeniedException: not allowed".into(),
-            code: Some("AccessDeniedException".into()),
-        });
-        let failed = plan_deletion(&observed, &desired, std::slice::from_ref(&denied), 0.9);
+        let ledger = ScopeLedger::default();
+        let refused = [Incomplete::UnscopedRefusedWrites(1)];
+        let failed = plan_deletion(&observed, &desired, &ledger, &refused, 0.9);
         assert_eq!(
             failed,
-            Deletion::Skipped(SkipReason::Incomplete(vec![denied.clone()]))
+            Deletion::Skipped(SkipReason::Incomplete(refused.to_vec()))
         );
-        let Deletion::Skipped(why) = failed else {
-            unreachable!()
-        };
-        assert!(why.to_string().contains("AccessDeniedException"), "{why}");
-        let share = plan_deletion(&observed, &desired, &[], 0.9);
+        let share = plan_deletion(&observed, &desired, &ledger, &[], 0.9);
         assert_eq!(
             share,
             Deletion::Skipped(SkipReason::Threshold {
@@ -404,7 +605,7 @@ mod tests {
         };
         assert!(why.to_string().contains("2 of 2"), "{why}");
         assert!(matches!(
-            plan_deletion(&observed, &desired, &[], 1.0),
+            plan_deletion(&observed, &desired, &ledger, &[], 1.0),
             Deletion::Run { .. }
         ));
     }

@@ -4,7 +4,8 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use super::extract::Extraction;
-use super::plan::SkipReason;
+use super::plan::{Held, SkipReason};
+use super::scope::ScopeKey;
 use super::summary;
 use crate::port::{ClientStats, FailedEntity};
 
@@ -25,6 +26,8 @@ pub struct BlueprintReport {
 pub struct WriteFailure {
     pub blueprint: String,
     pub refused: FailedEntity,
+    /// The scope of the entity, when it can be told: its stale entities are kept.
+    pub scope: Option<ScopeKey>,
 }
 
 impl WriteFailure {
@@ -32,7 +35,13 @@ impl WriteFailure {
         WriteFailure {
             blueprint: blueprint.to_owned(),
             refused,
+            scope: None,
         }
+    }
+
+    pub fn in_scope(mut self, scope: Option<ScopeKey>) -> Self {
+        self.scope = scope;
+        self
     }
 }
 
@@ -52,9 +61,10 @@ impl std::fmt::Display for WriteFailure {
 #[derive(Debug, Clone, PartialEq)]
 pub enum DeletionOutcome {
     /// It ran; `kept_as_targets` stale entities were spared because kept entities relate to
-    /// them.
+    /// them, and `held` because their scope was not clean.
     Ran {
         kept_as_targets: u64,
+        held: BTreeMap<Held, u64>,
     },
     Skipped(SkipReason),
 }
@@ -98,10 +108,25 @@ impl ResyncReport {
             let _ = writeln!(out, "  error: {failure}");
         }
         let deletion = match &self.deletion {
-            Some(DeletionOutcome::Ran { kept_as_targets: 0 }) => "ran".to_owned(),
-            Some(DeletionOutcome::Ran { kept_as_targets }) => format!(
-                "ran ({kept_as_targets} stale entit(ies) kept: kept entities relate to them)"
-            ),
+            Some(DeletionOutcome::Ran {
+                kept_as_targets,
+                held,
+            }) => {
+                let mut notes = Vec::new();
+                if *kept_as_targets > 0 {
+                    notes.push(format!(
+                        "{kept_as_targets} stale entit(ies) kept: kept entities relate to them"
+                    ));
+                }
+                for (why, n) in held {
+                    notes.push(format!("{n} stale entit(ies) held back: {why}"));
+                }
+                if notes.is_empty() {
+                    "ran".to_owned()
+                } else {
+                    format!("ran ({})", notes.join("; "))
+                }
+            }
             Some(DeletionOutcome::Skipped(why)) => format!("did not run ({why})"),
             None => "did not run".to_owned(),
         };

@@ -3,7 +3,7 @@
 //! before went right. This module only orchestrates; the decisions are in `plan`, the writes
 //! in `writer`.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use futures::StreamExt;
 use futures::future::join_all;
@@ -15,8 +15,8 @@ use super::plan::{
     Deletion, Desired, Incomplete, Observed, Offer, SkipReason, plan_deletion, write_order,
 };
 use super::report::{DeletionOutcome, ResyncReport, WriteFailure};
-use super::writer::{self, Writer};
-use crate::aws::AwsSources;
+use super::writer::Writer;
+use crate::aws::{AwsSources, Kind};
 use crate::blueprints::Blueprints;
 use crate::mapping::Mapping;
 use crate::mapping::jq::Globals;
@@ -71,7 +71,7 @@ impl Resync<'_> {
 
         let mut desired = Desired::default();
         let mut report = ResyncReport::default();
-        let mut writer = Writer::new(self.port, self.upsert_options());
+        let mut writer = Writer::new(self.port, self.upsert_options(), self.blueprint_kinds());
         report.extraction = self
             .extract_and_write(&observed, &mut desired, &mut writer, &mut report, cancel)
             .await;
@@ -111,6 +111,29 @@ impl Resync<'_> {
             .collect()
     }
 
+    /// Each mapped blueprint fed by exactly one kind, with that kind: how the scope of an
+    /// entity without an ARN is told (see [`super::scope`]).
+    fn blueprint_kinds(&self) -> BTreeMap<String, Kind> {
+        let globals = Globals::from_process_env();
+        let mut kinds: BTreeMap<String, Option<Kind>> = BTreeMap::new();
+        for resource in &self.mapping.resources {
+            let (Some(blueprint), Some(kind)) = (
+                static_blueprint(resource, &globals),
+                Kind::from_name(&resource.kind),
+            ) else {
+                continue;
+            };
+            let entry = kinds.entry(blueprint).or_insert(Some(kind));
+            if *entry != Some(kind) {
+                *entry = None;
+            }
+        }
+        kinds
+            .into_iter()
+            .filter_map(|(blueprint, kind)| Some((blueprint, kind?)))
+            .collect()
+    }
+
     fn merged_keys(&self, blueprint: &str) -> Option<MappedKeys> {
         if !self.mapping.config.enable_merge_entity {
             return None;
@@ -131,13 +154,15 @@ impl Resync<'_> {
     /// One paginated read per blueprint, all at once; used for the diff and for deletion.
     /// Each page is digested as it arrives: only identifiers and digests are kept.
     async fn read_port(&self, mapped: &BTreeSet<String>) -> Result<Observed, ResyncError> {
+        let kinds = &self.blueprint_kinds();
         let reads = mapped.iter().map(|blueprint| async move {
             let merged = self.merged_keys(blueprint);
+            let kind = kinds.get(blueprint).copied();
             let mut observed = Observed::default();
             let read = self
                 .port
                 .owned_entity_pages(blueprint, &[], |page| {
-                    observed.add(blueprint, &page, merged.as_ref());
+                    observed.add(blueprint, &page, merged.as_ref(), kind);
                 })
                 .await;
             (blueprint, read.map(|()| observed))
@@ -154,7 +179,7 @@ impl Resync<'_> {
                     }
                 }
             })?;
-            observed.by_blueprint.extend(read.by_blueprint);
+            observed.merge(read);
         }
         Ok(observed)
     }
@@ -194,7 +219,7 @@ impl Resync<'_> {
                     None => pages_done = true,
                 },
                 Some(sent) = writer.next_sent(), if writer.is_sending() => {
-                    writer::record(report, sent, None);
+                    writer.record(report, sent, None);
                 }
                 else => break,
             }
@@ -210,7 +235,13 @@ impl Resync<'_> {
         report: &mut ResyncReport,
     ) {
         let threshold = self.mapping.config.entity_deletion_threshold;
-        match plan_deletion(observed, desired, &incomplete(report), threshold) {
+        let mut ledger = report.extraction.scopes.clone();
+        for failure in &report.write_failures {
+            if let Some(scope) = &failure.scope {
+                ledger.refused_write(scope.clone());
+            }
+        }
+        match plan_deletion(observed, desired, &ledger, &incomplete(report), threshold) {
             Deletion::Skipped(why) => {
                 tracing::warn!("stale deletion {why}");
                 report.deletion = Some(DeletionOutcome::Skipped(why));
@@ -218,8 +249,15 @@ impl Resync<'_> {
             Deletion::Run {
                 stale,
                 kept_as_targets,
+                held,
             } => {
-                report.deletion = Some(DeletionOutcome::Ran { kept_as_targets });
+                for (why, n) in &held {
+                    tracing::warn!(count = n, "stale entities held back: {why}");
+                }
+                report.deletion = Some(DeletionOutcome::Ran {
+                    kept_as_targets,
+                    held,
+                });
                 let delete_dependents = self.mapping.config.delete_dependent_entities;
                 // Dependents before their targets.
                 for bp in order.iter().rev() {
@@ -266,8 +304,17 @@ fn incomplete(report: &ResyncReport) -> Vec<Incomplete> {
             report.extraction.item_failure_count,
         ));
     }
-    if !report.write_failures.is_empty() {
-        incomplete.push(Incomplete::RefusedWrites(report.write_failures.len()));
+    let unscoped = report
+        .write_failures
+        .iter()
+        .filter(|f| f.scope.is_none())
+        .count();
+    if unscoped > 0 {
+        incomplete.push(Incomplete::UnscopedRefusedWrites(unscoped));
+    }
+    let scoped = report.write_failures.len() - unscoped;
+    if scoped > 0 {
+        incomplete.push(Incomplete::RefusedWrites(scoped));
     }
     incomplete
 }

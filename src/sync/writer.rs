@@ -16,6 +16,8 @@ use futures::stream::FuturesUnordered;
 use tokio_util::sync::CancellationToken;
 
 use super::report::{ResyncReport, WriteFailure};
+use super::scope::{ScopeKey, scope_of_entity};
+use crate::aws::Kind;
 use crate::entity::Entity;
 use crate::port::{BulkOutcome, PortClient, UpsertOptions};
 
@@ -83,13 +85,20 @@ pub struct Writer<'a> {
     in_flight: FuturesUnordered<LocalBoxFuture<'a, Sent>>,
     /// Entities per early batch: what keeps every Port request slot busy.
     batch_size: usize,
+    /// The one kind feeding each blueprint, to place a refused write in its scope.
+    blueprint_kinds: BTreeMap<String, Kind>,
 }
 
 impl<'a> Writer<'a> {
-    pub fn new(port: &'a PortClient, options: UpsertOptions) -> Self {
+    pub fn new(
+        port: &'a PortClient,
+        options: UpsertOptions,
+        blueprint_kinds: BTreeMap<String, Kind>,
+    ) -> Self {
         Writer {
             port,
             batch_size: port.write_pacing().batch_size(),
+            blueprint_kinds,
             options,
             queue: WriteQueue::default(),
             in_flight: FuturesUnordered::new(),
@@ -149,7 +158,7 @@ impl<'a> Writer<'a> {
         cancel: &CancellationToken,
     ) {
         while let Some(sent) = self.in_flight.next().await {
-            record(report, sent, None);
+            self.record(report, sent, None);
         }
         let batches = self.queue.drain_in(order);
         if self.options.create_missing_related_entities {
@@ -157,8 +166,9 @@ impl<'a> Writer<'a> {
             let sends = batches
                 .into_iter()
                 .map(|(bp, entities)| self.send_in_slices(bp, entities, cancel));
-            for sent in join_all(sends).await.into_iter().flatten() {
-                record(report, sent, None);
+            let sent: Vec<Sent> = join_all(sends).await.into_iter().flatten().collect();
+            for sent in sent {
+                self.record(report, sent, None);
             }
         } else {
             self.write_targets_first(batches, report, cancel).await;
@@ -196,11 +206,8 @@ impl<'a> Writer<'a> {
                 return;
             }
             let mut missing_target = Vec::new();
-            record(
-                report,
-                self.send(bp.clone(), entities).await,
-                Some(&mut missing_target),
-            );
+            let sent = self.send(bp.clone(), entities).await;
+            self.record(report, sent, Some(&mut missing_target));
             if !missing_target.is_empty() {
                 retry_later.push((bp, missing_target));
             }
@@ -209,14 +216,40 @@ impl<'a> Writer<'a> {
             if cancel.is_cancelled() {
                 return;
             }
-            record(report, self.send(bp, entities).await, None);
+            let sent = self.send(bp, entities).await;
+            self.record(report, sent, None);
         }
+    }
+
+    /// The scope a refused entity belongs to, told from the entity as for Port's entities.
+    fn scope_of(&self, entity: &Entity) -> Option<ScopeKey> {
+        let json = serde_json::json!({
+            "identifier": entity.identifier,
+            "properties": entity.properties,
+            "relations": entity.relations,
+        });
+        scope_of_entity(&json, self.blueprint_kinds.get(&entity.blueprint).copied())
+    }
+
+    /// Counts an upsert's answer; with `missing_target`, entities Port refused because a
+    /// relation target does not exist yet are set aside for one more try instead of counted
+    /// as failed.
+    pub fn record(
+        &self,
+        report: &mut ResyncReport,
+        sent: Sent,
+        missing_target: Option<&mut Vec<Entity>>,
+    ) {
+        record(report, sent, missing_target, |entity| self.scope_of(entity));
     }
 }
 
-/// Counts an upsert's answer; with `missing_target`, entities Port refused because a relation
-/// target does not exist yet are set aside for one more try instead of counted as failed.
-pub fn record(report: &mut ResyncReport, sent: Sent, mut missing_target: Option<&mut Vec<Entity>>) {
+fn record(
+    report: &mut ResyncReport,
+    sent: Sent,
+    mut missing_target: Option<&mut Vec<Entity>>,
+    scope_of: impl Fn(&Entity) -> Option<ScopeKey>,
+) {
     let Sent {
         blueprint,
         entities,
@@ -247,9 +280,12 @@ pub fn record(report: &mut ResyncReport, sent: Sent, mut missing_target: Option<
         }
         r.failed += 1;
         tracing::error!(blueprint, identifier = %failed.identifier, error = %failed.error, message = %failed.message, "Port refused the entity");
+        let scope = by_id
+            .get(failed.identifier.as_str())
+            .and_then(|entity| scope_of(entity));
         report
             .write_failures
-            .push(WriteFailure::refused(&blueprint, failed));
+            .push(WriteFailure::refused(&blueprint, failed).in_scope(scope));
     }
 }
 

@@ -1,0 +1,329 @@
+//! Scopes: the units a resync reads AWS in, and which of them it read completely.
+//!
+//! A scope is (kind, account, region) for a regional kind and the organization's listing for
+//! accounts. Stale deletion is decided per scope: an entity this resync did not produce is
+//! deleted only when the scope it belongs to was read completely (every page, no error) and
+//! everything read in it mapped and was written. A scope that failed keeps all its entities.
+//!
+//! Which scope an entity *in Port* belongs to is recovered from the entity itself, with no
+//! extra Port request and whatever the user's mapping writes:
+//! - an ARN in its identifier or in any string property (`arn:partition:service:region:
+//!   account:…`) names the kind (by its service), the account and the region: the shipped
+//!   mapping and most real ones hold one;
+//! - else an account id (a relation or property whose name contains `account`, 12 digits) and
+//!   a `region` property, with the kind of the blueprint when one kind feeds it;
+//! - entities of a blueprint fed by the accounts kind belong to the organization's listing.
+//!
+//! An entity whose scope cannot be told is deleted only after a resync complete everywhere,
+//! so no mapping can make a failed scope lose entities.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value};
+
+use crate::aws::{Kind, Page, ScopeError};
+
+/// One scope. For the accounts kind (listed once for the organization) `account` and
+/// `region` are empty.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ScopeKey {
+    pub kind: Kind,
+    pub account: String,
+    pub region: String,
+}
+
+impl ScopeKey {
+    pub fn new(kind: Kind, account: &str, region: &str) -> Self {
+        if kind.is_regional() {
+            ScopeKey {
+                kind,
+                account: account.to_owned(),
+                region: region.to_owned(),
+            }
+        } else {
+            Self::organization(kind)
+        }
+    }
+
+    pub fn organization(kind: Kind) -> Self {
+        ScopeKey {
+            kind,
+            account: String::new(),
+            region: String::new(),
+        }
+    }
+
+    pub fn of_page(page: &Page) -> Self {
+        Self::new(page.kind, &page.account_id, &page.region)
+    }
+
+    pub fn of_error(error: &ScopeError) -> Self {
+        Self::new(
+            error.kind,
+            &error.account_id,
+            error.region.as_deref().unwrap_or_default(),
+        )
+    }
+}
+
+impl std::fmt::Display for ScopeKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.account.is_empty() {
+            write!(f, "{} (organization)", self.kind)
+        } else {
+            write!(f, "{} in {} {}", self.kind, self.account, self.region)
+        }
+    }
+}
+
+/// How one scope went this resync.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct ScopeRead {
+    pub pages: u64,
+    pub error: Option<ScopeError>,
+    pub unmapped_items: u64,
+    pub refused_writes: u64,
+}
+
+/// Why an entity of a scope may not be deleted this resync.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Unclean {
+    /// The scope was not read: not fetched this resync (region or account left out, the
+    /// account's regions unknown…).
+    NotRead,
+    /// Reading it failed, with AWS's error code when it gave one.
+    Failed { code: Option<String> },
+    /// Some of its items could not be mapped.
+    UnmappedItems(u64),
+    /// Port refused some of its writes.
+    RefusedWrites(u64),
+}
+
+impl std::fmt::Display for Unclean {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Unclean::NotRead => f.write_str("not read this resync"),
+            Unclean::Failed { code: Some(code) } => write!(f, "read failed ({code})"),
+            Unclean::Failed { code: None } => f.write_str("read failed"),
+            Unclean::UnmappedItems(n) => write!(f, "{n} item(s) not mapped"),
+            Unclean::RefusedWrites(n) => write!(f, "{n} write(s) refused"),
+        }
+    }
+}
+
+/// Every scope this resync touched, and how it went.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct ScopeLedger {
+    pub scopes: BTreeMap<ScopeKey, ScopeRead>,
+}
+
+impl ScopeLedger {
+    pub fn page(&mut self, page: &Page) {
+        self.scopes
+            .entry(ScopeKey::of_page(page))
+            .or_default()
+            .pages += 1;
+    }
+
+    pub fn failed(&mut self, error: &ScopeError) {
+        self.scopes
+            .entry(ScopeKey::of_error(error))
+            .or_default()
+            .error = Some(error.clone());
+    }
+
+    pub fn unmapped_item(&mut self, scope: ScopeKey) {
+        self.scopes.entry(scope).or_default().unmapped_items += 1;
+    }
+
+    pub fn refused_write(&mut self, scope: ScopeKey) {
+        self.scopes.entry(scope).or_default().refused_writes += 1;
+    }
+
+    /// `None` when the scope's entities may be deleted: read completely, everything in it
+    /// mapped and written.
+    pub fn unclean(&self, scope: &ScopeKey) -> Option<Unclean> {
+        let Some(read) = self.scopes.get(scope) else {
+            return Some(Unclean::NotRead);
+        };
+        if let Some(error) = &read.error {
+            return Some(Unclean::Failed {
+                code: error.code.clone(),
+            });
+        }
+        if read.pages == 0 {
+            return Some(Unclean::NotRead);
+        }
+        if read.unmapped_items > 0 {
+            return Some(Unclean::UnmappedItems(read.unmapped_items));
+        }
+        if read.refused_writes > 0 {
+            return Some(Unclean::RefusedWrites(read.refused_writes));
+        }
+        None
+    }
+}
+
+/// The kind an AWS service name in an ARN stands for.
+fn kind_of_service(service: &str) -> Option<Kind> {
+    match service {
+        "acm" => Some(Kind::AcmCertificate),
+        "secretsmanager" => Some(Kind::Secret),
+        "organizations" => Some(Kind::Account),
+        _ => None,
+    }
+}
+
+/// `arn:partition:service:region:account:resource` → (kind, account, region).
+fn parse_arn(text: &str) -> Option<(Kind, &str, &str)> {
+    let mut fields = text.splitn(6, ':');
+    let (arn, partition, service, region, account) = (
+        fields.next()?,
+        fields.next()?,
+        fields.next()?,
+        fields.next()?,
+        fields.next()?,
+    );
+    fields.next()?;
+    if arn != "arn" || partition.is_empty() {
+        return None;
+    }
+    Some((kind_of_service(service)?, account, region))
+}
+
+fn is_account_id(text: &str) -> bool {
+    text.len() == 12 && text.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// The scope of an entity as Port holds it (`identifier`, `properties`, `relations`).
+/// `blueprint_kind` is the one kind that feeds its blueprint, when there is exactly one.
+pub fn scope_of_entity(entity: &Value, blueprint_kind: Option<Kind>) -> Option<ScopeKey> {
+    let empty = Map::new();
+    let properties = entity
+        .get("properties")
+        .and_then(Value::as_object)
+        .unwrap_or(&empty);
+    let relations = entity
+        .get("relations")
+        .and_then(Value::as_object)
+        .unwrap_or(&empty);
+    if blueprint_kind == Some(Kind::Account) {
+        return Some(ScopeKey::organization(Kind::Account));
+    }
+    let identifier = entity.get("identifier").and_then(Value::as_str);
+    let arn = identifier
+        .into_iter()
+        .chain(properties.values().filter_map(Value::as_str))
+        .find_map(parse_arn);
+    if let Some((kind, account, region)) = arn
+        && (blueprint_kind.is_none() || blueprint_kind == Some(kind))
+    {
+        return Some(ScopeKey::new(kind, account, region));
+    }
+    let kind = blueprint_kind?;
+    let account = relations
+        .iter()
+        .chain(properties.iter())
+        .filter(|(name, _)| name.to_ascii_lowercase().contains("account"))
+        .find_map(|(_, value)| value.as_str().filter(|v| is_account_id(v)))?;
+    let region = properties
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case("region"))
+        .and_then(|(_, value)| value.as_str())?;
+    Some(ScopeKey::new(kind, account, region))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const CERT: &str = "arn:aws:acm:eu-west-1:222222222222:certificate/abc";
+    const SECRET: &str =
+        "arn:aws-us-gov:secretsmanager:us-gov-west-1:333333333333:secret:db-AbCdEf";
+
+    #[test]
+    fn an_arn_in_the_identifier_or_a_property_names_the_scope() {
+        let by_id = json!({"identifier": CERT, "properties": {}});
+        assert_eq!(
+            scope_of_entity(&by_id, None),
+            Some(ScopeKey::new(
+                Kind::AcmCertificate,
+                "222222222222",
+                "eu-west-1"
+            ))
+        );
+        let by_property = json!({"identifier": "db", "properties": {"title": "x", "arn": SECRET}});
+        assert_eq!(
+            scope_of_entity(&by_property, Some(Kind::Secret)),
+            Some(ScopeKey::new(Kind::Secret, "333333333333", "us-gov-west-1"))
+        );
+    }
+
+    #[test]
+    fn account_and_region_fields_name_the_scope_of_a_blueprint_fed_by_one_kind() {
+        let entity = json!({"identifier": "db", "properties": {"region": "eu-west-1"},
+                            "relations": {"account": "222222222222"}});
+        assert_eq!(
+            scope_of_entity(&entity, Some(Kind::Secret)),
+            Some(ScopeKey::new(Kind::Secret, "222222222222", "eu-west-1"))
+        );
+        // Without the kind, or without a region, the scope cannot be told.
+        assert_eq!(scope_of_entity(&entity, None), None);
+        let no_region = json!({"identifier": "db", "relations": {"account": "222222222222"}});
+        assert_eq!(scope_of_entity(&no_region, Some(Kind::Secret)), None);
+        assert_eq!(
+            scope_of_entity(
+                &json!({"identifier": "my-cert"}),
+                Some(Kind::AcmCertificate)
+            ),
+            None
+        );
+    }
+
+    #[test]
+    fn account_entities_belong_to_the_organization_listing() {
+        let account = json!({"identifier": "222222222222"});
+        assert_eq!(
+            scope_of_entity(&account, Some(Kind::Account)),
+            Some(ScopeKey::organization(Kind::Account))
+        );
+    }
+
+    #[test]
+    fn a_scope_is_clean_only_when_read_completely_and_everything_in_it_mapped_and_written() {
+        let mut ledger = ScopeLedger::default();
+        let page = |region: &str| Page {
+            kind: Kind::Secret,
+            account_id: "222222222222".into(),
+            region: region.into(),
+            items: vec![],
+        };
+        ledger.page(&page("eu-west-1"));
+        ledger.page(&page("us-east-1"));
+        ledger.failed(&ScopeError {
+            kind: Kind::Secret,
+            account_id: "222222222222".into(),
+            region: Some("us-east-1".into()),
+            message: "ListSecrets: AccessDeniedException: no".into(),
+            code: Some("AccessDeniedException".into()),
+        });
+        let west = ScopeKey::new(Kind::Secret, "222222222222", "eu-west-1");
+        let east = ScopeKey::new(Kind::Secret, "222222222222", "us-east-1");
+        let north = ScopeKey::new(Kind::Secret, "222222222222", "eu-north-1");
+        assert_eq!(ledger.unclean(&west), None);
+        assert_eq!(
+            ledger.unclean(&east),
+            Some(Unclean::Failed {
+                code: Some("AccessDeniedException".into())
+            })
+        );
+        assert_eq!(ledger.unclean(&north), Some(Unclean::NotRead));
+        ledger.unmapped_item(west.clone());
+        assert_eq!(ledger.unclean(&west), Some(Unclean::UnmappedItems(1)));
+        let mut other = ScopeLedger::default();
+        other.page(&page("eu-west-1"));
+        other.refused_write(west.clone());
+        assert_eq!(other.unclean(&west), Some(Unclean::RefusedWrites(1)));
+    }
+}
