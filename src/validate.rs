@@ -52,7 +52,7 @@ pub fn check(
     blueprints: &Blueprints,
     is_supported_kind: impl Fn(&str) -> bool,
 ) -> Findings {
-    let globals = Globals::from_process_env();
+    let globals = &mapping.globals;
     let mut findings = Findings::default();
     for resource in &mapping.resources {
         if !is_supported_kind(&resource.kind) {
@@ -70,7 +70,7 @@ pub fn check(
             message,
         };
         let blueprint_expr = resource.blueprint.expr.source();
-        let Some(blueprint_id) = static_blueprint(resource, &globals) else {
+        let Some(blueprint_id) = static_blueprint(resource, globals) else {
             findings.warnings.push(format!(
                 "{}: the blueprint is computed from each item (`{blueprint_expr}`), so its properties \
                  cannot be checked before a resync",

@@ -7,7 +7,6 @@ use serde_json::{Value, json};
 use super::Ended;
 use crate::aws::Kind;
 use crate::mapping::Mapping;
-use crate::mapping::jq::Globals;
 use crate::sync::ResyncReport;
 use crate::validate::static_blueprint;
 
@@ -40,7 +39,7 @@ pub fn kind_metrics(
     ended: Ended,
     duration_seconds: f64,
 ) -> Vec<Value> {
-    let globals = Globals::from_process_env();
+    let globals = &mapping.globals;
     let mut out = Vec::new();
     let mut seen = Vec::new();
     for resource in &mapping.resources {
@@ -59,7 +58,7 @@ pub fn kind_metrics(
             .unwrap_or_default();
         let blueprints: Vec<String> = mapping
             .resources_for(kind.as_str())
-            .filter_map(|r| static_blueprint(r, &globals))
+            .filter_map(|r| static_blueprint(r, globals))
             .collect();
         let (mut loaded, mut failed, mut skipped, mut deleted) = (0, 0, 0, 0);
         for (_, b) in report

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::config::{ConfigError, PortAppConfig, RegionPolicy, ResourceConfig};
 use super::items::ItemsToParse;
-use super::jq::Expr;
+use super::jq::{Expr, Globals};
 
 /// One mapping field: its place in the entity (`identifier`, `properties.arn`…) and expression.
 #[derive(Debug)]
@@ -57,6 +57,9 @@ pub struct Mapping {
     pub file: PathBuf,
     pub config: PortAppConfig,
     pub resources: Vec<Resource>,
+    /// `$ENV` and `env`, read once when the mapping is loaded: a resync never reads the
+    /// process environment.
+    pub globals: Globals,
 }
 
 /// A problem with the mapping file, named by file, resource, field and expression.
@@ -121,6 +124,7 @@ impl Mapping {
             file: file.to_owned(),
             config,
             resources,
+            globals: Globals::from_process_env(),
         })
     }
 

@@ -111,6 +111,13 @@ pub struct Globals {
     env: Val,
 }
 
+impl fmt::Debug for Globals {
+    // The environment may hold secrets: never printed.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Globals { env: *** }")
+    }
+}
+
 impl Globals {
     pub fn from_process_env() -> Self {
         let env = std::env::vars()

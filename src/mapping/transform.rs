@@ -102,7 +102,7 @@ impl<'m> Transformer<'m> {
     pub fn new(mapping: &'m Mapping) -> Self {
         Self {
             mapping,
-            globals: Globals::from_process_env(),
+            globals: mapping.globals.clone(),
             stats: BTreeMap::new(),
             nulls_reported: HashSet::new(),
             field_errors: Vec::new(),

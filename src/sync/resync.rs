@@ -19,7 +19,6 @@ use super::writer::Writer;
 use crate::aws::{AwsSources, Kind};
 use crate::blueprints::Blueprints;
 use crate::mapping::Mapping;
-use crate::mapping::jq::Globals;
 use crate::port::{PortClient, PortError, UpsertOptions};
 use crate::validate::static_blueprint;
 
@@ -101,24 +100,24 @@ impl Resync<'_> {
 
     /// Blueprints the mapping writes to, known before any item is mapped.
     fn mapped_blueprints(&self) -> BTreeSet<String> {
-        let globals = Globals::from_process_env();
+        let globals = &self.mapping.globals;
         let kinds = mapped_kinds(self.mapping);
         self.mapping
             .resources
             .iter()
             .filter(|r| kinds.iter().any(|k| k.as_str() == r.kind))
-            .filter_map(|r| static_blueprint(r, &globals))
+            .filter_map(|r| static_blueprint(r, globals))
             .collect()
     }
 
     /// Each mapped blueprint fed by exactly one kind, with that kind: how the scope of an
     /// entity without an ARN is told (see [`super::scope`]).
     fn blueprint_kinds(&self) -> BTreeMap<String, Kind> {
-        let globals = Globals::from_process_env();
+        let globals = &self.mapping.globals;
         let mut kinds: BTreeMap<String, Option<Kind>> = BTreeMap::new();
         for resource in &self.mapping.resources {
             let (Some(blueprint), Some(kind)) = (
-                static_blueprint(resource, &globals),
+                static_blueprint(resource, globals),
                 Kind::from_name(&resource.kind),
             ) else {
                 continue;
@@ -138,10 +137,10 @@ impl Resync<'_> {
         if !self.mapping.config.enable_merge_entity {
             return None;
         }
-        let globals = Globals::from_process_env();
+        let globals = &self.mapping.globals;
         let mut keys = MappedKeys::default();
         for resource in &self.mapping.resources {
-            if static_blueprint(resource, &globals).as_deref() == Some(blueprint) {
+            if static_blueprint(resource, globals).as_deref() == Some(blueprint) {
                 keys.properties
                     .extend(resource.properties.iter().map(|(k, _)| k.clone()));
                 keys.relations
