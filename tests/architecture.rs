@@ -10,7 +10,8 @@ const FLOORS: &[&[&str]] = &[
     &["validate"],
     &["sync"],
     &["actions", "integration"],
-    &["app", "events"],
+    &["events"],
+    &["app"],
     &["daemon"],
     &["cli", "commands"],
 ];

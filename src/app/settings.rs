@@ -11,6 +11,7 @@ use crate::actions::WebhookSettings;
 use crate::actions::settings as webhook;
 use crate::aws::AwsSettings;
 use crate::config::{self, Env, Layer, SettingError};
+use crate::events::settings::{self as live_events, LiveEventsSettings};
 use crate::integration::{self, IntegrationSettings};
 use crate::port::{PortConfig, Secret};
 
@@ -54,7 +55,14 @@ pub const SERVICE_SETTINGS: &[&str] = &[
 
 /// Read from the environment only: the logger and the AWS SDK read them before a config file
 /// is opened (checked here so that a bad value still stops the start).
-const ENVIRONMENT_ONLY: &[&str] = &["LOG_FORMAT", "LOG_LEVEL", "RUST_LOG", CONFIG_FILE];
+const ENVIRONMENT_ONLY: &[&str] = &[
+    "LOG_FORMAT",
+    "LOG_LEVEL",
+    "RUST_LOG",
+    CONFIG_FILE,
+    live_events::DEFAULT_REGION_VARS[0],
+    live_events::DEFAULT_REGION_VARS[1],
+];
 
 /// The names a config file may hold: every name the readers of [`DaemonSettings`] declare.
 pub fn file_settings() -> Vec<&'static str> {
@@ -64,6 +72,7 @@ pub fn file_settings() -> Vec<&'static str> {
         AwsSettings::SETTINGS,
         webhook::NAMES,
         integration::settings::FILE_SETTINGS,
+        live_events::SETTINGS,
     ]
     .concat()
 }
@@ -128,6 +137,8 @@ pub struct DaemonSettings {
     pub config_file: Option<PathBuf>,
     /// Registration in Port, MAPPING_SOURCE, polling.
     pub integration: IntegrationSettings,
+    /// Live events (LIVE_EVENTS_QUEUE_URL, LIVE_EVENTS_API_KEY); `None` when off.
+    pub live_events: Option<LiveEventsSettings>,
 }
 
 impl DaemonSettings {
@@ -195,6 +206,16 @@ impl DaemonSettings {
             webhook,
             config_file,
             integration: IntegrationSettings::from_env(env)?,
+            live_events: LiveEventsSettings::from_settings(env).map_err(|message| {
+                // The reader's messages start with the setting at fault.
+                let (name, problem) = message
+                    .split_once(": ")
+                    .unwrap_or((live_events::QUEUE_URL_VAR, &message));
+                SettingError {
+                    name: name.to_owned(),
+                    problem: problem.to_owned(),
+                }
+            })?,
         })
     }
 }

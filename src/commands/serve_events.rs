@@ -26,14 +26,12 @@ pub async fn run(files: &ConfigFiles, args: &ServeEventsArgs) -> Result<Exit, Co
     }
     let settings = DaemonSettings::resolve(flags, Env::process_layer(), args.config.clone())
         .map_err(SetupError::from)?;
-    let live = LiveEvents::settings_from_env()
-        .map_err(SetupError::LiveEvents)?
-        .ok_or_else(|| {
-            SetupError::LiveEvents(
-                "neither LIVE_EVENTS_QUEUE_URL nor LIVE_EVENTS_API_KEY is set: no events to receive"
-                    .to_owned(),
-            )
-        })?;
+    let live = settings.live_events.clone().ok_or_else(|| {
+        SetupError::LiveEvents(
+            "neither LIVE_EVENTS_QUEUE_URL nor LIVE_EVENTS_API_KEY is set: no events to receive"
+                .to_owned(),
+        )
+    })?;
     let started = Startup::load(&settings).await?;
     port_check::check_once(&started.port, &started.loaded.blueprints).await?;
     // No resync runs in this process.

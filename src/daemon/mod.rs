@@ -55,10 +55,20 @@ pub async fn run(settings: DaemonSettings) -> Result<(), ServiceError> {
         let daemon = daemon.clone();
         Arc::new(move || !daemon.is_ready() || daemon.is_running())
     };
-    let mut live_events =
-        LiveEvents::start_from_env(&settings.aws, work.mapping.clone(), work.port.clone(), busy)
+    let mut live_events = match &settings.live_events {
+        Some(live) => Some(
+            LiveEvents::start(
+                live,
+                &settings.aws,
+                work.mapping.clone(),
+                work.port.clone(),
+                busy,
+            )
             .await
-            .map_err(SetupError::LiveEvents)?;
+            .map_err(SetupError::LiveEvents)?,
+        ),
+        None => None,
+    };
     let http_stop = CancellationToken::new();
     let server = http::spawn(
         started.listener,

@@ -24,14 +24,6 @@ pub struct LiveEvents {
 }
 
 impl LiveEvents {
-    /// The settings from the process environment; `Ok(None)`: live events are off.
-    pub fn settings_from_env() -> Result<Option<LiveEventsSettings>, String> {
-        let region = std::env::var("AWS_REGION")
-            .ok()
-            .or_else(|| std::env::var("AWS_DEFAULT_REGION").ok());
-        LiveEventsSettings::from_lookup(|name| std::env::var(name).ok(), region.as_deref())
-    }
-
     /// Starts consuming every queue. AWS is read as a resync reads it (`aws` settings), and
     /// the queues are consumed with the same base credentials.
     pub async fn start(
@@ -83,22 +75,6 @@ impl LiveEvents {
             health,
             webhook,
         })
-    }
-
-    /// Live events inside `run`, when LIVE_EVENTS_QUEUE_URL is set; `Err` is a configuration
-    /// error.
-    pub async fn start_from_env(
-        aws: &AwsSettings,
-        mapping: Arc<Mapping>,
-        port: PortClient,
-        resync_running: ResyncGate,
-    ) -> Result<Option<LiveEvents>, String> {
-        match Self::settings_from_env()? {
-            None => Ok(None),
-            Some(settings) => Self::start(&settings, aws, mapping, port, resync_running)
-                .await
-                .map(Some),
-        }
     }
 
     /// Stops receiving; reads and writes under way get `grace` to finish. Events not handled

@@ -2,10 +2,17 @@
 
 use std::time::Duration;
 
+use crate::config::Env;
+
 pub const QUEUE_URL_VAR: &str = "LIVE_EVENTS_QUEUE_URL";
 pub const CONCURRENCY_VAR: &str = "LIVE_EVENTS_CONCURRENCY";
 pub const COALESCE_MS_VAR: &str = "LIVE_EVENTS_COALESCE_MS";
 pub const API_KEY_VAR: &str = "LIVE_EVENTS_API_KEY";
+/// Where a queue URL that names no region is read (the AWS SDK's own variables).
+pub const DEFAULT_REGION_VARS: [&str; 2] = ["AWS_REGION", "AWS_DEFAULT_REGION"];
+
+/// Every name [`LiveEventsSettings::from_settings`] reads that a config file may hold.
+pub const SETTINGS: &[&str] = &[QUEUE_URL_VAR, CONCURRENCY_VAR, COALESCE_MS_VAR, API_KEY_VAR];
 
 /// One queue and the region its client signs for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,6 +37,14 @@ impl LiveEventsSettings {
     /// Reads wait on AWS mostly; Port requests stay bounded by PORT_MAX_IN_FLIGHT.
     pub const DEFAULT_CONCURRENCY: usize = 32;
     pub const DEFAULT_COALESCE: Duration = Duration::from_millis(1_000);
+
+    /// The settings from an [`Env`] (flags, environment, config file), as every reader's.
+    pub fn from_settings<F: Fn(&str) -> Option<String>>(
+        env: &Env<F>,
+    ) -> Result<Option<Self>, String> {
+        let region = env.get(&DEFAULT_REGION_VARS);
+        Self::from_lookup(|name| env.get(&[name]), region.as_deref())
+    }
 
     /// `None` when neither LIVE_EVENTS_QUEUE_URL nor LIVE_EVENTS_API_KEY is set (live events
     /// off). `default_region` (AWS_REGION) is used for URLs whose host names no region.
