@@ -310,12 +310,19 @@ pub fn plan_deletion(
                 kept_as_targets += 1;
                 continue;
             }
+            let complete_everywhere = incomplete.is_empty();
             let hold = match entry.scope {
-                Some(index) => unclean[index as usize].clone().map(|why| Held::Scope {
-                    scope: observed.scopes[index as usize].clone(),
-                    why,
-                }),
-                None => (!incomplete.is_empty()).then_some(Held::UnknownScope),
+                // A scope this resync did not read at all (a region or account no longer
+                // configured, an account that left the organization) has nothing that failed:
+                // its entities go once nothing failed anywhere, as entities of unknown scope.
+                Some(index) => match unclean[index as usize].clone() {
+                    Some(Unclean::NotRead) if complete_everywhere => None,
+                    why => why.map(|why| Held::Scope {
+                        scope: observed.scopes[index as usize].clone(),
+                        why,
+                    }),
+                },
+                None => (!complete_everywhere).then_some(Held::UnknownScope),
             };
             match hold {
                 Some(hold) => *held.entry(hold).or_default() += 1,
@@ -539,7 +546,7 @@ mod tests {
     }
 
     #[test]
-    fn a_scope_not_read_or_with_an_unmapped_item_keeps_its_entities() {
+    fn a_scope_not_read_goes_only_when_nothing_failed_and_an_unmapped_item_keeps_its_scope() {
         let mut observed = Observed::default();
         observed.add(
             "awsSecret",
@@ -552,10 +559,26 @@ mod tests {
             ledger.page(&page("us-east-1"));
             ledger
         };
+        // eu-west-1 is no longer read (e.g. left out of AWS_REGIONS) and nothing failed.
         let run = plan_deletion(&observed, &Desired::default(), &only_east, &[], 1.0);
         assert!(
-            matches!(&run, Deletion::Run { stale, .. } if stale.is_empty()),
+            matches!(&run, Deletion::Run { stale, .. } if stale["awsSecret"].len() == 1),
             "{run:?}"
+        );
+        // With a failure elsewhere it is held: it may belong to what failed.
+        let elsewhere = [Incomplete::Scope(denied("us-east-1"))];
+        let Deletion::Run { stale, held, .. } =
+            plan_deletion(&observed, &Desired::default(), &only_east, &elsewhere, 1.0)
+        else {
+            panic!()
+        };
+        assert!(stale.is_empty());
+        assert_eq!(
+            held.keys().next(),
+            Some(&Held::Scope {
+                scope: ScopeKey::new(Kind::Secret, "222222222222", "eu-west-1"),
+                why: Unclean::NotRead
+            })
         );
         let mut unmapped = ScopeLedger::default();
         unmapped.page(&page("eu-west-1"));
