@@ -15,6 +15,9 @@ use super::state::ResyncResult;
 use crate::aws::calls::CallCounts;
 use crate::port::ClientStats;
 use crate::sync::ResyncReport;
+use crate::sync::plan::Held;
+use crate::sync::report::DeletionOutcome;
+use crate::sync::scope::Unclean;
 
 type Labels = Vec<(&'static str, String)>;
 
@@ -31,6 +34,7 @@ pub struct Metrics {
     entities: Family<Labels, Counter>,
     items: Family<Labels, Counter>,
     aws_scopes: Family<Labels, Counter>,
+    held_back: Family<Labels, Counter>,
     aws_requests: Family<Labels, Counter>,
     /// The AWS call counts as last folded in.
     aws_seen: Mutex<CallCounts>,
@@ -66,6 +70,7 @@ mod help {
     pub const RETRIES: &str = "Port requests repeated after a retryable failure";
     pub const REAUTH: &str = "Port requests repeated with a fresh token after a 401";
     pub const TOKENS: &str = "Port access tokens obtained";
+    pub const HELD_BACK: &str = "Stale entities kept by a resync because their scope was not clean, by kind and reason (not_read, failed, unmapped_items, refused_writes, unknown_scope)";
     pub const POLL_FAILURES: &str = "Polls of the integration in Port (mapping and resync requests) that failed; retried at the next interval";
 }
 
@@ -105,6 +110,12 @@ impl Metrics {
             entities: add(&mut r, "entities", help::ENTITIES, Family::default()),
             items: add(&mut r, "aws_items", help::ITEMS, Family::default()),
             aws_scopes: add(&mut r, "aws_scopes", help::SCOPES, Family::default()),
+            held_back: add(
+                &mut r,
+                "stale_entities_held_back",
+                help::HELD_BACK,
+                Family::default(),
+            ),
             aws_requests: add(
                 &mut r,
                 "aws_requests",
@@ -177,7 +188,34 @@ impl Metrics {
         }
     }
 
+    fn record_held_back(&self, report: &ResyncReport) {
+        let Some(DeletionOutcome::Ran { held, .. }) = &report.deletion else {
+            return;
+        };
+        for (why, n) in held {
+            let (kind, reason) = match why {
+                Held::Scope { scope, why } => (
+                    scope.kind.as_str(),
+                    match why {
+                        Unclean::NotRead => "not_read",
+                        Unclean::Failed { .. } => "failed",
+                        Unclean::UnmappedItems(_) => "unmapped_items",
+                        Unclean::RefusedWrites(_) => "refused_writes",
+                    },
+                ),
+                Held::UnknownScope => ("unknown", "unknown_scope"),
+            };
+            self.held_back
+                .get_or_create(&vec![
+                    ("kind", kind.to_owned()),
+                    ("reason", reason.to_owned()),
+                ])
+                .inc_by(*n);
+        }
+    }
+
     fn record_report(&self, report: &ResyncReport) {
+        self.record_held_back(report);
         for (blueprint, r) in &report.blueprints {
             for (phase, n) in [
                 ("in_port", r.in_port),
@@ -302,6 +340,36 @@ impl Metrics {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stale_entities_held_back_are_counted_by_kind_and_reason() {
+        let metrics = Metrics::new();
+        let report = ResyncReport {
+            deletion: Some(DeletionOutcome::Ran {
+                kept_as_targets: 0,
+                held: std::collections::BTreeMap::from([(
+                    Held::Scope {
+                        scope: crate::sync::scope::ScopeKey::new(
+                            crate::aws::Kind::Secret,
+                            "222222222222",
+                            "eu-west-1",
+                        ),
+                        why: Unclean::Failed { code: None },
+                    },
+                    3,
+                )]),
+            }),
+            ..ResyncReport::default()
+        };
+        metrics.resync_finished(ResyncResult::Failure, 1.0, 0.0, Some(&report));
+        let text = metrics.render();
+        assert!(
+            text.contains(
+                "port_aws_sync_stale_entities_held_back_total{kind=\"AWS::SecretsManager::Secret\",reason=\"failed\"} 3"
+            ),
+            "{text}"
+        );
+    }
 
     #[test]
     fn failed_scopes_are_counted_by_their_aws_error_code() {
