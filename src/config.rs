@@ -53,6 +53,19 @@ impl Env<Layer> {
     }
 }
 
+/// Settings given as (name, value) pairs, for tests of the readers.
+#[cfg(test)]
+pub(crate) fn pairs(
+    pairs: &'static [(&'static str, &'static str)],
+) -> Env<impl Fn(&str) -> Option<String>> {
+    Env::new(move |name| {
+        pairs
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| (*v).to_owned())
+    })
+}
+
 impl<F: Fn(&str) -> Option<String>> Env<F> {
     pub fn new(lookup: F) -> Self {
         Env {

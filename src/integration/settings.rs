@@ -118,14 +118,7 @@ impl IntegrationSettings {
 mod tests {
     use super::*;
 
-    fn env(pairs: &'static [(&'static str, &'static str)]) -> Env<impl Fn(&str) -> Option<String>> {
-        Env::new(move |name| {
-            pairs
-                .iter()
-                .find(|(k, _)| *k == name)
-                .map(|(_, v)| (*v).to_owned())
-        })
-    }
+    use crate::config::pairs as env;
 
     #[test]
     fn defaults_are_port_mapping_polling_every_minute_as_aws() {
