@@ -909,6 +909,117 @@ async fn a_failing_region_keeps_its_entities_and_the_good_region_loses_its_stale
     );
 }
 
+/// Two stale secrets owned by us, one per region of `REGIONS`: what a scope's deletion rule
+/// acts on.
+fn stale_secret_per_region() -> [Seeded; 2] {
+    ["us-east-1", "eu-west-1"].map(|region| {
+        entity(
+            "awsSecret",
+            &format!("arn:aws:secretsmanager:{region}:{ACCOUNT_ID}:secret:gone-AbCdEf"),
+            "gone",
+            json!({"region": region}),
+            json!({"account": ACCOUNT_ID}),
+        )
+    })
+}
+
+fn emulator_holding(stale: &[Seeded]) -> EmulatorBuilder {
+    stale.iter().fold(emulator_with_blueprints(), |emu, s| {
+        emu.entity_from(s.blueprint, port_entity(s), OUR_DATASOURCE)
+    })
+}
+
+#[tokio::test]
+async fn an_item_that_fails_to_map_keeps_its_scopes_stale_entities_and_other_scopes_lose_theirs() {
+    let moto = Moto::start();
+    let mapped = [
+        caller_account(),
+        create_secret(&moto, "us-east-1", "fine-east", &[]).await,
+        create_secret(&moto, "eu-west-1", "fine-west", &[]).await,
+    ];
+    create_secret(&moto, "eu-west-1", "cannot-map", &[]).await;
+    let [gone_east, gone_west] = stale_secret_per_region();
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let mapping = fixtures::edited_mapping(dir.path(), |m| {
+        m.replace(
+            "          identifier: .ARN\n",
+            "          identifier: 'if .Name == \"cannot-map\" then error(\"no\") else .ARN end'\n",
+        )
+    });
+    let emu = emulator_holding(&[gone_east, gone_west.clone()])
+        .start()
+        .await;
+
+    let run = resync(
+        &emu,
+        cli_env(&moto.env("us-east-1"), &emu),
+        &["--mapping", mapping.to_str().expect("UTF-8 path")],
+    )
+    .await;
+
+    run.assert_exit(1);
+    assert_eq!(
+        catalog(&emu),
+        expected(mapped.iter().chain([&gone_west])),
+        "us-east-1's stale secret deleted; eu-west-1, where an item failed, keeps its own"
+    );
+    assert_eq!(
+        run.deletion_line(),
+        format!(
+            "  stale deletion: ran (1 stale entit(ies) held back: AWS::SecretsManager::Secret in \
+             {ACCOUNT_ID} eu-west-1: 1 item(s) not mapped)"
+        ),
+        "{}",
+        run.stderr
+    );
+}
+
+#[tokio::test]
+async fn a_write_port_refuses_keeps_its_scopes_stale_entities_and_other_scopes_lose_theirs() {
+    let moto = Moto::start();
+    let written = [
+        caller_account(),
+        create_secret(&moto, "us-east-1", "fine-east", &[]).await,
+        create_secret(&moto, "eu-west-1", "fine-west", &[]).await,
+    ];
+    create_secret(&moto, "eu-west-1", "refused", &[]).await;
+    let [gone_east, gone_west] = stale_secret_per_region();
+    let dir = tempfile::tempdir().expect("temporary directory");
+    // The blueprint declares `description` a string: Port refuses a number.
+    let mapping = fixtures::edited_mapping(dir.path(), |m| {
+        m.replace(
+            "            description: .Description\n",
+            "            description: 'if .Name == \"refused\" then 42 else .Description end'\n",
+        )
+    });
+    let emu = emulator_holding(&[gone_east, gone_west.clone()])
+        .start()
+        .await;
+
+    let run = resync(
+        &emu,
+        cli_env(&moto.env("us-east-1"), &emu),
+        &["--mapping", mapping.to_str().expect("UTF-8 path")],
+    )
+    .await;
+
+    run.assert_exit(1);
+    assert_eq!(
+        catalog(&emu),
+        expected(written.iter().chain([&gone_west])),
+        "us-east-1's stale secret deleted; eu-west-1, where Port refused a write, keeps its own"
+    );
+    assert_eq!(
+        run.deletion_line(),
+        format!(
+            "  stale deletion: ran (1 stale entit(ies) held back: AWS::SecretsManager::Secret in \
+             {ACCOUNT_ID} eu-west-1: 1 write(s) refused)"
+        ),
+        "{}",
+        run.stderr
+    );
+}
+
 #[tokio::test]
 async fn deleting_more_than_the_threshold_is_refused_and_says_why() {
     let moto = Moto::start();
