@@ -834,7 +834,8 @@ async fn aws_unreachable_after_a_good_resync_deletes_nothing() {
     // No scope was read: every entity is held back with its scope named.
     let deletion = run.deletion_line();
     assert!(
-        deletion.contains("held back: AWS::ACM::Certificate in 123456789012 us-east-1: not read")
+        deletion
+            .contains("held back: AWS::ACM::Certificate in 123456789012 us-east-1: read failed")
             && deletion
                 .contains("held back: AWS::Organizations::Account (organization): read failed"),
         "{}",

@@ -144,7 +144,7 @@ impl ScopeLedger {
     /// mapped and written.
     pub fn unclean(&self, scope: &ScopeKey) -> Option<Unclean> {
         let Some(read) = self.scopes.get(scope) else {
-            return Some(Unclean::NotRead);
+            return Some(self.wider_failure(scope).unwrap_or(Unclean::NotRead));
         };
         if let Some(error) = &read.error {
             return Some(Unclean::Failed {
@@ -152,7 +152,7 @@ impl ScopeLedger {
             });
         }
         if read.pages == 0 {
-            return Some(Unclean::NotRead);
+            return Some(self.wider_failure(scope).unwrap_or(Unclean::NotRead));
         }
         if read.unmapped_items > 0 {
             return Some(Unclean::UnmappedItems(read.unmapped_items));
@@ -161,6 +161,36 @@ impl ScopeLedger {
             return Some(Unclean::RefusedWrites(read.refused_writes));
         }
         None
+    }
+}
+
+impl ScopeLedger {
+    /// A failure that covers `scope` without naming its region: the account could not be
+    /// entered (its role refused, its regions unknown), or no account could be (the caller's
+    /// identity unknown).
+    fn wider_failure(&self, scope: &ScopeKey) -> Option<Unclean> {
+        let account_wide = ScopeKey {
+            kind: scope.kind,
+            account: scope.account.clone(),
+            region: String::new(),
+        };
+        let region_of_no_account = ScopeKey {
+            kind: scope.kind,
+            account: String::new(),
+            region: scope.region.clone(),
+        };
+        let everywhere = ScopeKey {
+            kind: scope.kind,
+            account: String::new(),
+            region: String::new(),
+        };
+        [account_wide, region_of_no_account, everywhere]
+            .iter()
+            .filter(|wider| *wider != scope)
+            .find_map(|wider| self.scopes.get(wider)?.error.as_ref())
+            .map(|error| Unclean::Failed {
+                code: error.code.clone(),
+            })
     }
 }
 
@@ -287,6 +317,52 @@ mod tests {
         assert_eq!(
             scope_of_entity(&account, Some(Kind::Account)),
             Some(ScopeKey::organization(Kind::Account))
+        );
+    }
+
+    #[test]
+    fn an_account_that_could_not_be_entered_fails_every_scope_of_it() {
+        let mut ledger = ScopeLedger::default();
+        ledger.failed(&ScopeError {
+            kind: Kind::Secret,
+            account_id: "222222222222".into(),
+            region: None,
+            message: "reading through arn:aws:iam::222222222222:role/r: AccessDenied".into(),
+            code: Some("AccessDenied".into()),
+        });
+        let denied = Some(Unclean::Failed {
+            code: Some("AccessDenied".into()),
+        });
+        let scope = ScopeKey::new(Kind::Secret, "222222222222", "eu-west-1");
+        assert_eq!(ledger.unclean(&scope), denied);
+        let other_account = ScopeKey::new(Kind::Secret, "333333333333", "eu-west-1");
+        assert_eq!(ledger.unclean(&other_account), Some(Unclean::NotRead));
+        // No account known at all: every scope of the kind failed, in a region or everywhere.
+        let mut in_region = ScopeLedger::default();
+        in_region.failed(&ScopeError {
+            kind: Kind::Secret,
+            account_id: String::new(),
+            region: Some("eu-west-1".into()),
+            message: "GetCallerIdentity: …".into(),
+            code: None,
+        });
+        assert_eq!(
+            in_region.unclean(&other_account),
+            Some(Unclean::Failed { code: None })
+        );
+        let mut nowhere = ScopeLedger::default();
+        nowhere.failed(&ScopeError {
+            kind: Kind::Secret,
+            account_id: String::new(),
+            region: None,
+            message: "GetCallerIdentity: …".into(),
+            code: Some("ExpiredToken".into()),
+        });
+        assert_eq!(
+            nowhere.unclean(&other_account),
+            Some(Unclean::Failed {
+                code: Some("ExpiredToken".into())
+            })
         );
     }
 
