@@ -565,3 +565,93 @@ async fn dry_run_over_an_organization_reports_the_refused_account_and_exits_1() 
     );
     assert_eq!(account_entities, org.accounts().into_iter().collect());
 }
+
+/// The whole `resync` on an organisation whose first member refuses the read role, with a
+/// stale secret of each account in Port: the broken account keeps its own, the two others
+/// lose theirs, the exit code is 1 and the report names the account's scope and AWS's code.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_member_role_keeps_that_accounts_entities_and_the_others_lose_their_stale_ones() {
+    let org = organization(&REGIONS, 1).await;
+    let proxy = AwsProxy::start(&org.moto.endpoint()).await;
+    let refused = org.members[0].clone();
+    let refused_arn = format!("arn:aws:iam::{refused}:role/{READ_ROLE}");
+    proxy.answer(move |call| {
+        (call.operation == "AssumeRole" && call.params.get("RoleArn") == Some(&refused_arn))
+            .then(|| sts_access_denied("not authorized to perform: sts:AssumeRole"))
+    });
+    let stale = |account: &str| {
+        let arn = format!("arn:aws:secretsmanager:eu-west-1:{account}:secret:gone-AbCdEf");
+        serde_json::json!({"identifier": arn, "title": "gone",
+            "properties": {"region": "eu-west-1"}, "relations": {"account": account}})
+    };
+    let ours = concat!(
+        "port-ocean/aws-sync/",
+        env!("CARGO_PKG_VERSION"),
+        "/aws-sync/exporter"
+    );
+    let accounts = org.accounts();
+    let emu = accounts
+        .iter()
+        .fold(
+            port_emulator::Emulator::builder().blueprints_dir(
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("blueprints"),
+            ),
+            |emu, account| emu.entity_from("awsSecret", stale(account), ours),
+        )
+        .start()
+        .await;
+    let home = tempfile::tempdir().expect("empty HOME");
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_port-aws-sync"));
+    command
+        .arg("resync")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", home.path())
+        .env("AWS_ENDPOINT_URL", proxy.endpoint())
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_REGIONS", REGIONS.join(","))
+        .env("ACCOUNT_STRATEGY", "organization")
+        .env("AWS_MAX_ATTEMPTS", "1")
+        .env("PORT_BASE_URL", emu.base_url())
+        .env("PORT_CLIENT_ID", emu.client_id())
+        .env("PORT_CLIENT_SECRET", emu.client_secret());
+    let output = tokio::task::spawn_blocking(move || command.output())
+        .await
+        .expect("join")
+        .expect("run port-aws-sync");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "stderr:\n{stderr}");
+
+    let secrets: BTreeSet<String> = emu
+        .entities("awsSecret")
+        .into_iter()
+        .map(|e| e.identifier)
+        .collect();
+    for account in &accounts {
+        let gone = stale(account)["identifier"].as_str().unwrap().to_owned();
+        assert_eq!(
+            secrets.contains(&gone),
+            *account == refused,
+            "{account}'s stale secret (refused: {refused}):\n{stderr}"
+        );
+    }
+    // Every account still has a secret in Port: the others' written, the refused one's kept.
+    let written: BTreeSet<&str> = secrets
+        .iter()
+        .map(|arn| arn.split(':').nth(4).expect("account in the ARN"))
+        .collect();
+    assert_eq!(written.len(), 3, "{secrets:?}");
+    let deletion = stderr
+        .lines()
+        .find(|l| l.starts_with("  stale deletion: "))
+        .unwrap_or_else(|| panic!("no deletion line:\n{stderr}"));
+    assert!(
+        deletion.contains(&format!(
+            "held back: AWS::SecretsManager::Secret in {refused} eu-west-1: read failed (AccessDenied)"
+        )),
+        "{deletion}"
+    );
+}
