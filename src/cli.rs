@@ -46,11 +46,30 @@ impl ConfigFiles {
     }
 }
 
+/// Whether the command line (without the program name) runs `plan`: the subcommand is the
+/// first word that is neither a flag nor the value of a global flag.
+pub fn names_plan(args: &[String]) -> bool {
+    let mut words = args.iter();
+    while let Some(word) = words.next() {
+        match word.as_str() {
+            "--mapping" | "--blueprints" => {
+                words.next();
+            }
+            flag if flag.starts_with('-') => {}
+            subcommand => return subcommand == "plan",
+        }
+    }
+    false
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// One full sync: write what changed in AWS to Port and delete what went stale;
     /// with --dry-run, print the entities as NDJSON on stdout instead.
     Resync(ResyncArgs),
+    /// Read Port and AWS, write nothing, and print what a resync would do. Exit 0: no
+    /// changes; 2: changes; 1: any error (configuration errors included).
+    Plan(PlanArgs),
     /// Load the mapping and blueprints, compile every expression and check they fit together.
     Validate,
     /// Map raw items (NDJSON, e.g. from `resync --dry-run --dump-raw`) offline; print entities.
@@ -126,6 +145,44 @@ pub struct ResyncArgs {
     /// Only fetch and map this kind (repeatable; dry-run only). Default: every mapped kind.
     #[arg(long = "kind", value_name = "KIND", requires = "dry_run")]
     pub kinds: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_plan_subcommand_is_told_from_the_first_word_that_is_not_a_flag() {
+        let args = |words: &[&str]| words.iter().map(|w| (*w).to_owned()).collect::<Vec<_>>();
+        assert!(names_plan(&args(&["plan", "--limit", "x"])));
+        assert!(names_plan(&args(&[
+            "--mapping",
+            "m.yml",
+            "--mapping-from-port",
+            "plan"
+        ])));
+        assert!(!names_plan(&args(&["--mapping", "plan", "resync"])));
+        assert!(!names_plan(&args(&["resync", "plan"])));
+    }
+}
+
+/// How `plan` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PlanOutput {
+    /// For people: the summary, then the entities per blueprint.
+    Text,
+    /// For machines: one JSON document (layout in the README).
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// text or json.
+    #[arg(long, value_enum, default_value = "text")]
+    pub output: PlanOutput,
+    /// At most this many entities listed per blueprint and section in the text output.
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    pub limit: usize,
 }
 
 #[derive(Debug, Args)]

@@ -4,6 +4,7 @@ pub mod dry_run;
 pub mod healthcheck;
 pub mod map;
 pub mod oneshot;
+pub mod plan;
 pub mod raw_dump;
 pub mod resync;
 pub mod run;
@@ -31,12 +32,24 @@ pub enum Exit {
     /// Finished, but some scope, item or write failed.
     Failures = 1,
     /// Bad configuration or usage; nothing was fetched or written.
-    Config = 2,
+    Config,
+    /// `plan` only: a resync would change Port (as `terraform plan -detailed-exitcode`).
+    Changes,
+}
+
+impl Exit {
+    pub fn code(self) -> u8 {
+        match self {
+            Exit::Success => 0,
+            Exit::Failures => 1,
+            Exit::Config | Exit::Changes => 2,
+        }
+    }
 }
 
 impl From<Exit> for ExitCode {
     fn from(exit: Exit) -> Self {
-        ExitCode::from(exit as u8)
+        ExitCode::from(exit.code())
     }
 }
 
@@ -55,6 +68,9 @@ pub enum CommandError {
     /// Registering in Port failed (Port unreachable or refusing a call); nothing was written.
     #[error("{0}; nothing was written")]
     Integration(StartError),
+    /// Any error of `plan`: exit 1 whatever it is, as 2 means "changes" there.
+    #[error(transparent)]
+    Plan(Box<CommandError>),
 }
 
 impl CommandError {
@@ -65,20 +81,32 @@ impl CommandError {
             CommandError::Service(ServiceError::Setup(_)) => Exit::Config,
             CommandError::Resync(_)
             | CommandError::Service(ServiceError::Stopped(_))
-            | CommandError::Integration(_) => Exit::Failures,
+            | CommandError::Integration(_)
+            | CommandError::Plan(_) => Exit::Failures,
         }
     }
 
     pub fn messages(&self) -> Vec<String> {
         match self {
             CommandError::Setup(e) | CommandError::Service(ServiceError::Setup(e)) => e.messages(),
+            CommandError::Plan(e) => e.messages(),
             other => vec![other.to_string()],
         }
     }
 }
 
 /// Runs the command the user asked for.
-pub async fn dispatch(mut cli: Cli) -> Result<Exit, CommandError> {
+pub async fn dispatch(cli: Cli) -> Result<Exit, CommandError> {
+    let is_plan = matches!(cli.command, Command::Plan(_));
+    let outcome = run_command(cli).await;
+    if is_plan {
+        outcome.map_err(|e| CommandError::Plan(Box::new(e)))
+    } else {
+        outcome
+    }
+}
+
+async fn run_command(mut cli: Cli) -> Result<Exit, CommandError> {
     // Kept until the command is done: the file is removed when dropped.
     let _from_port = if cli.mapping_from_port {
         let file = mapping_from_port(&cli.command).await?;
@@ -93,6 +121,7 @@ pub async fn dispatch(mut cli: Cli) -> Result<Exit, CommandError> {
         Command::Map(args) => Ok(map::run(files, &args)?),
         Command::Resync(args) if args.dry_run => Ok(dry_run::run(files, &args).await?),
         Command::Resync(_) => resync::run(files).await,
+        Command::Plan(args) => plan::run(files, &args).await,
         Command::Run(args) => run::run(files, &args).await,
         Command::Healthcheck(args) => Ok(healthcheck::run(args.url.as_deref()).await),
         Command::ServeActions(args) => serve_actions::run(files, &args).await,
@@ -100,16 +129,19 @@ pub async fn dispatch(mut cli: Cli) -> Result<Exit, CommandError> {
     }
 }
 
-/// `--mapping-from-port`: the mapping stored in Port, for the commands that read no AWS state
-/// into Port (`resync --dry-run`, `map`, `validate`).
+/// `--mapping-from-port`: the mapping stored in Port, for the commands that write nothing
+/// to Port (`plan`, `resync --dry-run`, `map`, `validate`).
 async fn mapping_from_port(command: &Command) -> Result<PortMappingFile, SetupError> {
     let offline = matches!(
         command,
-        Command::Validate | Command::Map(_) | Command::Resync(ResyncArgs { dry_run: true, .. })
+        Command::Validate
+            | Command::Map(_)
+            | Command::Plan(_)
+            | Command::Resync(ResyncArgs { dry_run: true, .. })
     );
     if !offline {
         return Err(SetupError::Usage(
-            "--mapping-from-port applies to resync --dry-run, map and validate; resync and run \
+            "--mapping-from-port applies to plan, resync --dry-run, map and validate; resync and run \
              take the mapping from MAPPING_SOURCE"
                 .to_owned(),
         ));

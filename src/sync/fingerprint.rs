@@ -50,6 +50,30 @@ pub fn of_port_entity(entity: &Value, merged: Option<&MappedKeys>) -> u64 {
     h.finish()
 }
 
+/// Whether two field values are the same to Port, by the rules of [`of_entity`] (missing and
+/// null alike): how `plan` names the fields that make an entity differ.
+pub fn same_value(a: Option<&Value>, b: Option<&Value>) -> bool {
+    let digest = |v: Option<&Value>| {
+        let mut h = DefaultHasher::new();
+        match v.filter(|v| !v.is_null()) {
+            Some(v) => hash_value(&mut h, v),
+            None => 0u8.hash(&mut h),
+        }
+        h.finish()
+    };
+    digest(a) == digest(b)
+}
+
+/// Whether two team fields name the same teams (a lone team equals a one-team list).
+pub fn same_team(a: Option<&Value>, b: Option<&Value>) -> bool {
+    let digest = |v: Option<&Value>| {
+        let mut h = DefaultHasher::new();
+        hash_team(&mut h, v);
+        h.finish()
+    };
+    digest(a) == digest(b)
+}
+
 fn hash_text(h: &mut DefaultHasher, text: Option<&str>) {
     text.filter(|t| !t.is_empty()).hash(h);
 }

@@ -3,6 +3,7 @@
 pub mod extract;
 pub mod fingerprint;
 pub mod plan;
+pub mod preview;
 pub mod report;
 pub mod resync;
 pub mod scope;

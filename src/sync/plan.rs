@@ -260,6 +260,14 @@ impl std::fmt::Display for Held {
     }
 }
 
+/// One stale entity deletion keeps this resync.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HeldEntity {
+    pub blueprint: String,
+    pub identifier: String,
+    pub why: Held,
+}
+
 /// Whether stale entities are deleted this resync, and if not, why.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Deletion {
@@ -270,6 +278,8 @@ pub enum Deletion {
         kept_as_targets: u64,
         /// Stale entities kept, by reason.
         held: BTreeMap<Held, u64>,
+        /// Each stale entity kept, with its blueprint and reason: what `plan` lists.
+        held_entities: Vec<HeldEntity>,
     },
     Skipped(SkipReason),
 }
@@ -295,6 +305,7 @@ pub fn plan_deletion(
     let unclean: Vec<Option<Unclean>> = observed.scopes.iter().map(|s| ledger.unclean(s)).collect();
     let mut stale: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut held: BTreeMap<Held, u64> = BTreeMap::new();
+    let mut held_entities = Vec::new();
     let mut kept_as_targets = 0;
     for (blueprint, known) in &observed.by_blueprint {
         let produced = desired.produced.get(blueprint);
@@ -325,7 +336,14 @@ pub fn plan_deletion(
                 None => (!complete_everywhere).then_some(Held::UnknownScope),
             };
             match hold {
-                Some(hold) => *held.entry(hold).or_default() += 1,
+                Some(hold) => {
+                    *held.entry(hold.clone()).or_default() += 1;
+                    held_entities.push(HeldEntity {
+                        blueprint: blueprint.clone(),
+                        identifier: id.clone(),
+                        why: hold,
+                    });
+                }
                 None => ids.push(id.clone()),
             }
         }
@@ -343,10 +361,12 @@ pub fn plan_deletion(
             threshold,
         });
     }
+    held_entities.sort_by(|a, b| (&a.blueprint, &a.identifier).cmp(&(&b.blueprint, &b.identifier)));
     Deletion::Run {
         stale,
         kept_as_targets,
         held,
+        held_entities,
     }
 }
 

@@ -3,7 +3,7 @@
 //! before went right. This module only orchestrates; the decisions are in `plan`, the writes
 //! in `writer`.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use futures::StreamExt;
 use futures::future::join_all;
@@ -14,6 +14,7 @@ use super::fingerprint::MappedKeys;
 use super::plan::{
     Deletion, Desired, Incomplete, Observed, Offer, SkipReason, plan_deletion, write_order,
 };
+use super::preview::{PortCopies, Preview};
 use super::report::{DeletionOutcome, ResyncReport, WriteFailure};
 use super::writer::Writer;
 use crate::aws::{AwsSources, Kind};
@@ -21,6 +22,7 @@ use crate::blueprints::Blueprints;
 use crate::mapping::Mapping;
 use crate::port::{PortClient, PortError, UpsertOptions};
 use crate::validate::static_blueprint;
+use serde_json::Value;
 
 /// Everything a resync reads; built once at start-up and reused by every scheduled resync.
 pub struct Resync<'a> {
@@ -66,7 +68,7 @@ impl Resync<'_> {
             self.ensure_blueprints().await?;
         }
         let mapped = self.mapped_blueprints();
-        let observed = self.read_port(&mapped).await?;
+        let (observed, _) = self.read_port(&mapped, false).await?;
 
         let mut desired = Desired::default();
         let mut report = ResyncReport::default();
@@ -90,6 +92,57 @@ impl Resync<'_> {
         }
         report.port_requests = self.port.stats().since(&before);
         Ok(report)
+    }
+
+    /// What [`Self::run`] would do, writing nothing: the same read of Port (keeping Port's
+    /// copies for the changed fields), the same extraction and the same decisions, with a
+    /// [`Preview`] collecting the writes in place of the writer. Blueprints are never created.
+    pub async fn preview(&self) -> Result<Preview, ResyncError> {
+        let before = self.port.stats();
+        let mapped = self.mapped_blueprints();
+        let (observed, mut copies) = self.read_port(&mapped, true).await?;
+        let merged: BTreeMap<String, Option<MappedKeys>> = mapped
+            .iter()
+            .map(|bp| (bp.clone(), self.merged_keys(bp)))
+            .collect();
+        let mut desired = Desired::default();
+        let mut preview = Preview::default();
+        let kinds = mapped_kinds(self.mapping);
+        let mut mapper = PageMapper::new(self.mapping, &kinds);
+        let mut pages = self.sources.fetch_kinds(fetch_list(self.mapping, &kinds));
+        while let Some(result) = pages.next().await {
+            mapper.take(result, &mut |entity| {
+                if let Offer::Write(entity) = desired.offer(entity, &observed, self.blueprints) {
+                    let before = copies
+                        .get_mut(&entity.blueprint)
+                        .and_then(|c| c.remove(&entity.identifier));
+                    let keys = merged.get(&entity.blueprint).and_then(Option::as_ref);
+                    preview.write(entity, before.as_ref(), keys);
+                }
+            });
+        }
+        drop(copies);
+        let report = ResyncReport {
+            extraction: mapper.finish(),
+            ..ResyncReport::default()
+        };
+        preview.deletion(
+            self.decide_deletion(&observed, &desired, &report),
+            &observed,
+        );
+        preview.unchanged(
+            desired
+                .counts
+                .iter()
+                .map(|(bp, counts)| (bp.clone(), counts.unchanged)),
+        );
+        for blueprint in observed.by_blueprint.keys().chain(&mapped) {
+            preview.blueprints.entry(blueprint.clone()).or_default();
+        }
+        preview.sort();
+        preview.extraction = report.extraction;
+        preview.port_requests = self.port.stats().since(&before);
+        Ok(preview)
     }
 
     async fn ensure_blueprints(&self) -> Result<(), ResyncError> {
@@ -151,22 +204,35 @@ impl Resync<'_> {
     }
 
     /// One paginated read per blueprint, all at once; used for the diff and for deletion.
-    /// Each page is digested as it arrives: only identifiers and digests are kept.
-    async fn read_port(&self, mapped: &BTreeSet<String>) -> Result<Observed, ResyncError> {
+    /// Each page is digested as it arrives: only identifiers and digests are kept, unless
+    /// `keep_copies` (`plan`, which shows the fields an update changes) keeps Port's entities.
+    async fn read_port(
+        &self,
+        mapped: &BTreeSet<String>,
+        keep_copies: bool,
+    ) -> Result<(Observed, PortCopies), ResyncError> {
         let kinds = &self.blueprint_kinds();
         let reads = mapped.iter().map(|blueprint| async move {
             let merged = self.merged_keys(blueprint);
             let kind = kinds.get(blueprint).copied();
             let mut observed = Observed::default();
+            let mut copies: HashMap<String, Value> = HashMap::new();
             let read = self
                 .port
                 .owned_entity_pages(blueprint, &[], |page| {
                     observed.add(blueprint, &page, merged.as_ref(), kind);
+                    if keep_copies {
+                        copies.extend(page.into_iter().filter_map(|entity| {
+                            let id = entity.get("identifier")?.as_str()?.to_owned();
+                            Some((id, entity))
+                        }));
+                    }
                 })
                 .await;
-            (blueprint, read.map(|()| observed))
+            (blueprint, read.map(|()| (observed, copies)))
         });
         let mut observed = Observed::default();
+        let mut all_copies = PortCopies::new();
         for (blueprint, result) in join_all(reads).await {
             let read = result.map_err(|error| {
                 if error.refuses_credentials() {
@@ -178,9 +244,12 @@ impl Resync<'_> {
                     }
                 }
             })?;
-            observed.merge(read);
+            observed.merge(read.0);
+            if keep_copies {
+                all_copies.insert(blueprint.clone(), read.1);
+            }
         }
-        Ok(observed)
+        Ok((observed, all_copies))
     }
 
     fn upsert_options(&self) -> UpsertOptions {
@@ -226,13 +295,14 @@ impl Resync<'_> {
         mapper.finish()
     }
 
-    async fn delete_stale(
+    /// The stale deletion decision, from what was read, produced and written: the one
+    /// `resync` acts on and `plan` shows.
+    fn decide_deletion(
         &self,
         observed: &Observed,
         desired: &Desired,
-        order: &[String],
-        report: &mut ResyncReport,
-    ) {
+        report: &ResyncReport,
+    ) -> Deletion {
         let threshold = self.mapping.config.entity_deletion_threshold;
         let mut ledger = report.extraction.scopes.clone();
         for failure in &report.write_failures {
@@ -240,7 +310,17 @@ impl Resync<'_> {
                 ledger.refused_write(scope.clone());
             }
         }
-        match plan_deletion(observed, desired, &ledger, &incomplete(report), threshold) {
+        plan_deletion(observed, desired, &ledger, &incomplete(report), threshold)
+    }
+
+    async fn delete_stale(
+        &self,
+        observed: &Observed,
+        desired: &Desired,
+        order: &[String],
+        report: &mut ResyncReport,
+    ) {
+        match self.decide_deletion(observed, desired, report) {
             Deletion::Skipped(why) => {
                 tracing::warn!("stale deletion {why}");
                 report.deletion = Some(DeletionOutcome::Skipped(why));
@@ -249,6 +329,7 @@ impl Resync<'_> {
                 stale,
                 kept_as_targets,
                 held,
+                ..
             } => {
                 for (why, n) in &held {
                     tracing::warn!(count = n, "stale entities held back: {why}");
