@@ -48,7 +48,7 @@ impl OneShot<'_> {
             Err(e) => {
                 let ended = report.ended(Ended::CouldNotStart, jiff::Timestamp::now());
                 integration.report_state(&ended).await;
-                return Err(SetupError::Integration(format!("{e}; nothing was written")).into());
+                return Err(CommandError::PortMapping(e));
             }
         };
         tracing::info!(mapping = %origin, "resync uses {origin}");

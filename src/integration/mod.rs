@@ -61,6 +61,41 @@ fn port_error(e: PortError) -> StartError {
     }
 }
 
+/// Why a resync cannot take its mapping from Port; it starts nothing and writes nothing.
+#[derive(Debug)]
+pub enum ResyncMappingError {
+    /// Port could not be read (unreachable, or failing): the next resync may succeed.
+    Unreadable(PortError),
+    /// The integration was removed from Port.
+    Gone { integration: String },
+    /// Port's mapping cannot be used: bad, empty or never set.
+    Mapping(PortMappingError),
+}
+
+impl std::fmt::Display for ResyncMappingError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ResyncMappingError::Unreadable(e) => {
+                write!(f, "reading the mapping from Port failed: {e}")
+            }
+            ResyncMappingError::Gone { integration } => {
+                write!(f, "integration {integration} no longer exists in Port")
+            }
+            ResyncMappingError::Mapping(e) => e.fmt(f),
+        }
+    }
+}
+
+impl ResyncMappingError {
+    /// A configuration problem (exit 2) rather than Port being unavailable (exit 1).
+    pub fn is_configuration(&self) -> bool {
+        match self {
+            ResyncMappingError::Unreadable(e) => e.refuses_credentials(),
+            ResyncMappingError::Gone { .. } | ResyncMappingError::Mapping(_) => true,
+        }
+    }
+}
+
 /// This program's integration in Port, registered.
 pub struct PortIntegration {
     port: PortClient,
@@ -177,7 +212,7 @@ impl PortIntegration {
         file_mapping: &Arc<Mapping>,
         blueprints: &Blueprints,
         is_supported: impl Fn(&str) -> bool,
-    ) -> Result<(Arc<Mapping>, MappingOrigin), String> {
+    ) -> Result<(Arc<Mapping>, MappingOrigin), ResyncMappingError> {
         if self.settings.mapping_source == MappingSource::File {
             return Ok((
                 file_mapping.clone(),
@@ -187,12 +222,11 @@ impl PortIntegration {
         let record = match self.port.get_integration().await {
             Ok(Some(record)) => record,
             Ok(None) => {
-                return Err(format!(
-                    "integration {} no longer exists in Port",
-                    self.identifier()
-                ));
+                return Err(ResyncMappingError::Gone {
+                    integration: self.identifier().to_owned(),
+                });
             }
-            Err(e) => return Err(format!("reading the mapping from Port failed: {e}")),
+            Err(e) => return Err(ResyncMappingError::Unreadable(e)),
         };
         *lock(&self.record) = record.clone();
         let (mapping, warnings) = mapping_source::mapping_from_port(
@@ -201,7 +235,7 @@ impl PortIntegration {
             blueprints,
             is_supported,
         )
-        .map_err(|e| e.to_string())?;
+        .map_err(ResyncMappingError::Mapping)?;
         for warning in warnings {
             tracing::warn!("{warning}");
         }

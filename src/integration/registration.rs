@@ -190,7 +190,10 @@ mod tests {
         assert_eq!(
             plan(Some(&missing), &w),
             vec![Step::UpdateFields(
-                json!({"changelogDestination": {}}).as_object().unwrap().clone()
+                json!({"changelogDestination": {}})
+                    .as_object()
+                    .unwrap()
+                    .clone()
             )]
         );
     }
