@@ -314,6 +314,12 @@ async fn once_resyncs_and_exits_with_its_code() {
     assert_eq!(daemon.exit_code().await, Some(0), "{}", daemon.stderr());
     assert_eq!(statuses(&emu), ["running", "completed"]);
     assert!(emu.entity("awsSecret", &arn).is_some());
+    // The daemon's resyncs post their outcome to the log ingest URL too.
+    let logs = emu.ingested_logs(ID);
+    assert_eq!(
+        logs.first().map(|l| &l["message"]),
+        Some(&json!("resync completed"))
+    );
 }
 
 #[tokio::test]

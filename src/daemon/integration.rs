@@ -79,20 +79,24 @@ pub fn ended(result: ResyncResult) -> Ended {
     }
 }
 
-/// Reports the end state and, when the resync ran, its per-kind counts.
+/// Reports the end state, the outcome's log lines and, when the resync ran, its per-kind
+/// counts; `resynced` is the report and its mapping, or why it could not start.
 pub async fn resync_ended(
     integration: Option<&Arc<PortIntegration>>,
     state: Option<ResyncStateReport>,
     result: ResyncResult,
-    resynced: Option<(&crate::sync::ResyncReport, &Mapping)>,
+    resynced: Result<(&crate::sync::ResyncReport, &Mapping), &str>,
 ) {
     if let (Some(integration), Some(state)) = (integration, state) {
         let ended = ended(result);
-        if let Some((report, mapping)) = resynced {
+        if let Ok((report, mapping)) = resynced {
             integration
                 .report_metrics(report, mapping, ended, state.started)
                 .await;
         }
+        integration
+            .post_logs(ended, resynced.map(|(report, _)| report))
+            .await;
         let update = state.ended(ended, jiff::Timestamp::now());
         integration.report_state(&update).await;
     }

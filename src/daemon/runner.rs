@@ -90,7 +90,11 @@ async fn resync_once(daemon: &Daemon, work: &Work, trigger: Trigger) {
         .metrics
         .resync_finished(result, seconds, unix_now(), outcome.as_ref().ok());
     log_outcome(trigger, result, seconds, &outcome);
-    let resynced = outcome.as_ref().ok().zip(chosen.as_deref().ok());
+    let resynced = match (&outcome, &chosen) {
+        (Ok(report), Ok(mapping)) => Ok((report, mapping.as_ref())),
+        (Err(e), _) => Err(e.message.as_str()),
+        (Ok(_), Err(_)) => unreachable!("a resync runs only with a mapping"),
+    };
     integration::resync_ended(registered, state, result, resynced).await;
     daemon.record(LastResync {
         trigger,

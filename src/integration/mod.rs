@@ -12,6 +12,7 @@ pub mod mapping_source;
 pub mod poll;
 pub mod queue;
 pub mod registration;
+pub mod resync_logs;
 pub mod resync_state;
 pub mod settings;
 pub mod sync_metrics;
@@ -278,6 +279,18 @@ impl PortIntegration {
         let kinds = sync_metrics::kind_metrics(report, mapping, &sender, ended, seconds);
         if let Err(e) = self.port.post_sync_metrics(&url, &kinds).await {
             tracing::warn!(error = %e, "could not send the resync's per-kind counts to Port");
+        }
+    }
+
+    /// Posts how the resync ended and its summary to the record's `logAttributes.ingestUrl`,
+    /// where Port's UI shows the integration's logs; best effort, failures logged.
+    pub async fn post_logs(&self, ended: Ended, outcome: Result<&crate::sync::ResyncReport, &str>) {
+        let Some(url) = self.record().log_ingest_url else {
+            return;
+        };
+        let logs = resync_logs::entries(self.identifier(), ended, outcome, jiff::Timestamp::now());
+        if let Err(e) = self.port.ingest_logs(&url, &logs).await {
+            tracing::warn!(error = %e, "could not send the resync's log lines to Port");
         }
     }
 
