@@ -314,6 +314,61 @@ async fn once_resyncs_and_exits_with_its_code() {
     assert_eq!(daemon.exit_code().await, Some(0), "{}", daemon.stderr());
     assert_eq!(statuses(&emu), ["running", "completed"]);
     assert!(emu.entity("awsSecret", &arn).is_some());
+    // The daemon's resyncs post their outcome to the log ingest URL too.
+    let logs = emu.ingested_logs(ID);
+    assert_eq!(
+        logs.first().map(|l| &l["message"]),
+        Some(&json!("resync completed"))
+    );
+}
+
+#[tokio::test]
+async fn once_exits_1_when_port_keeps_the_resync_from_starting() {
+    let moto = Moto::start();
+    let arn = create_secret(&moto, "db-password").await;
+    // Port answers everything but the entity reads the resync starts with.
+    let emu = Emulator::builder()
+        .blueprints_dir(Path::new(MANIFEST_DIR).join("blueprints"))
+        .faults(Faults {
+            server_error_rate: 1.0,
+            endpoints: vec![format!("POST {}", paths::ENTITIES_SEARCH)],
+            ..Faults::default()
+        })
+        .start()
+        .await;
+    let daemon = daemon(&moto, &emu, &[("EVENT_LISTENER_TYPE", "ONCE")]);
+    assert_eq!(daemon.exit_code().await, Some(1), "{}", daemon.stderr());
+    assert_eq!(statuses(&emu), ["running", "failed"]);
+    assert!(
+        daemon
+            .stderr()
+            .contains("reading the entities of blueprint"),
+        "{}",
+        daemon.stderr()
+    );
+    assert!(emu.entity("awsSecret", &arn).is_none(), "nothing written");
+}
+
+#[tokio::test]
+async fn once_exits_2_for_a_bad_mapping_in_port() {
+    let moto = Moto::start();
+    let arn = create_secret(&moto, "db-password").await;
+    let emu = Emulator::builder()
+        .blueprints_dir(Path::new(MANIFEST_DIR).join("blueprints"))
+        .integration(json!({"installationId": ID, "installationAppType": "aws",
+            "version": env!("CARGO_PKG_VERSION"),
+            "config": secret_mapping_with("title", ".Name | (")}))
+        .start()
+        .await;
+    let daemon = daemon(&moto, &emu, &[("EVENT_LISTENER_TYPE", "ONCE")]);
+    assert_eq!(daemon.exit_code().await, Some(2), "{}", daemon.stderr());
+    assert_eq!(statuses(&emu), ["running", "failed"]);
+    let stderr = daemon.stderr();
+    assert!(
+        stderr.contains("integration aws-sync config") && stderr.contains("`.Name | (`"),
+        "{stderr}"
+    );
+    assert!(emu.entity("awsSecret", &arn).is_none(), "nothing written");
 }
 
 #[tokio::test]

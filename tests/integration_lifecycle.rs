@@ -431,3 +431,86 @@ async fn offline_commands_use_ports_mapping_with_mapping_from_port() {
     assert_eq!(refused.code, 2, "{}", refused.stderr);
     assert!(refused.requests.is_empty());
 }
+
+fn log_messages(emu: &Emulator) -> Vec<String> {
+    emu.ingested_logs(ID)
+        .iter()
+        .map(|l| l["message"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn each_resyncs_outcome_is_posted_to_the_log_ingest_url() {
+    let moto = Moto::start();
+    create_secret(&moto, "db-password").await;
+    let emu = emulator().start().await;
+
+    let run = resync(&emu, &moto, &[]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        run.count("POST", paths::INGEST_LOGS),
+        1,
+        "one post per resync"
+    );
+    let logs = emu.ingested_logs(ID);
+    assert_eq!(logs[0]["message"], json!("resync completed"));
+    assert_eq!(logs[0]["level"], json!("INFO"));
+    for log in &logs {
+        let at = log["timestamp"].as_str().unwrap();
+        assert!(at.parse::<jiff::Timestamp>().is_ok(), "{log}");
+        assert_eq!(log["extra"]["integration"], json!(ID), "{log}");
+    }
+    let messages = log_messages(&emu);
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.starts_with("awsSecret:") && m.contains("1 created")),
+        "{messages:?}"
+    );
+    assert!(
+        messages.iter().any(|m| m.starts_with("stale deletion:")),
+        "{messages:?}"
+    );
+    assert!(!messages.join("\n").contains("never-synced"));
+
+    emu.set_integration_config(ID, secret_mapping_with("title", ".Name | ("))
+        .unwrap();
+    let failed = resync(&emu, &moto, &[]).await;
+    assert_eq!(failed.code, 2, "{}", failed.stderr);
+    let last = emu.ingested_logs(ID).last().cloned().unwrap();
+    assert_eq!(last["level"], json!("ERROR"));
+    let message = last["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("resync could not start: integration aws-sync config"),
+        "{message}"
+    );
+    assert_eq!(last["extra"]["resyncState"], json!("failed"));
+}
+
+#[tokio::test]
+async fn a_log_ingest_that_fails_never_fails_the_resync() {
+    let moto = Moto::start();
+    let arn = create_secret(&moto, "db-password").await;
+    let emu = emulator()
+        .faults(port_emulator::Faults {
+            rate_limit_rate: 1.0,
+            retry_after_secs: 0,
+            endpoints: vec![format!("POST {}", paths::INGEST_LOGS)],
+            ..port_emulator::Faults::default()
+        })
+        .start()
+        .await;
+
+    let run = resync(&emu, &moto, &[]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.count("POST", paths::INGEST_LOGS) >= 1);
+    assert!(emu.ingested_logs(ID).is_empty());
+    assert!(
+        run.stderr
+            .contains("could not send the resync's log lines to Port"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(statuses(&emu), ["running", "completed"]);
+    assert!(emu.entity("awsSecret", &arn).is_some());
+}

@@ -20,8 +20,8 @@ use crate::aws::{AwsSettings, AwsSources};
 use crate::cli::{Cli, Command, ResyncArgs};
 use crate::config::Env;
 use crate::entity::Entity;
-use crate::integration::StartError;
 use crate::integration::from_port::PortMappingFile;
+use crate::integration::{ResyncMappingError, StartError};
 use crate::sync::ResyncError;
 
 /// The documented exit codes.
@@ -68,6 +68,10 @@ pub enum CommandError {
     /// Registering in Port failed (Port unreachable or refusing a call); nothing was written.
     #[error("{0}; nothing was written")]
     Integration(StartError),
+    /// The resync's mapping could not be taken from Port: a bad mapping there (exit 2), or
+    /// Port unavailable (exit 1); nothing was written.
+    #[error("{0}; nothing was written")]
+    PortMapping(ResyncMappingError),
     /// Any error of `plan`: exit 1 whatever it is, as 2 means "changes" there.
     #[error(transparent)]
     Plan(Box<CommandError>),
@@ -78,9 +82,11 @@ impl CommandError {
         match self {
             CommandError::Setup(_) => Exit::Config,
             CommandError::Resync(e) if e.is_configuration() => Exit::Config,
+            CommandError::PortMapping(e) if e.is_configuration() => Exit::Config,
             CommandError::Service(ServiceError::Setup(_)) => Exit::Config,
             CommandError::Resync(_)
             | CommandError::Service(ServiceError::Stopped(_))
+            | CommandError::PortMapping(_)
             | CommandError::Integration(_)
             | CommandError::Plan(_) => Exit::Failures,
         }

@@ -48,7 +48,10 @@ impl OneShot<'_> {
             Err(e) => {
                 let ended = report.ended(Ended::CouldNotStart, jiff::Timestamp::now());
                 integration.report_state(&ended).await;
-                return Err(SetupError::Integration(format!("{e}; nothing was written")).into());
+                integration
+                    .post_logs(Ended::CouldNotStart, Err(&e.to_string()))
+                    .await;
+                return Err(CommandError::PortMapping(e));
             }
         };
         tracing::info!(mapping = %origin, "resync uses {origin}");
@@ -82,9 +85,15 @@ impl OneShot<'_> {
                 integration
                     .report_metrics(&resynced, &mapping, ended, report.started)
                     .await;
+                integration.post_logs(ended, Ok(&resynced)).await;
                 (Ok(exit), ended)
             }
-            Err(e) => (Err(CommandError::Resync(e)), Ended::CouldNotStart),
+            Err(e) => {
+                integration
+                    .post_logs(Ended::CouldNotStart, Err(&e.to_string()))
+                    .await;
+                (Err(CommandError::Resync(e)), Ended::CouldNotStart)
+            }
         };
         integration
             .report_state(&report.ended(ended, jiff::Timestamp::now()))

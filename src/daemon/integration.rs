@@ -6,12 +6,14 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use super::state::{Daemon, ResyncResult, Trigger};
+use super::state::{Daemon, NotStarted, ResyncResult, Trigger};
 use crate::app::schedule::Schedule;
 use crate::app::{DaemonSettings, ServiceError, SetupError};
 use crate::aws::Kind;
 use crate::blueprints::Blueprints;
-use crate::integration::{Ended, ListenerType, PortIntegration, ResyncStateReport, StartError};
+use crate::integration::{
+    Ended, ListenerType, PortIntegration, ResyncMappingError, ResyncStateReport, StartError,
+};
 use crate::mapping::Mapping;
 use crate::port::PortClient;
 
@@ -56,7 +58,7 @@ pub async fn mapping(
     integration: Option<&Arc<PortIntegration>>,
     file_mapping: &Arc<Mapping>,
     blueprints: &Blueprints,
-) -> Result<Arc<Mapping>, String> {
+) -> Result<Arc<Mapping>, ResyncMappingError> {
     let Some(integration) = integration else {
         return Ok(file_mapping.clone());
     };
@@ -77,20 +79,24 @@ pub fn ended(result: ResyncResult) -> Ended {
     }
 }
 
-/// Reports the end state and, when the resync ran, its per-kind counts.
+/// Reports the end state, the outcome's log lines and, when the resync ran, its per-kind
+/// counts; `resynced` is the report and its mapping, or why it could not start.
 pub async fn resync_ended(
     integration: Option<&Arc<PortIntegration>>,
     state: Option<ResyncStateReport>,
     result: ResyncResult,
-    resynced: Option<(&crate::sync::ResyncReport, &Mapping)>,
+    resynced: Result<(&crate::sync::ResyncReport, &Mapping), &str>,
 ) {
     if let (Some(integration), Some(state)) = (integration, state) {
         let ended = ended(result);
-        if let Some((report, mapping)) = resynced {
+        if let Ok((report, mapping)) = resynced {
             integration
                 .report_metrics(report, mapping, ended, state.started)
                 .await;
         }
+        integration
+            .post_logs(ended, resynced.map(|(report, _)| report))
+            .await;
         let update = state.ended(ended, jiff::Timestamp::now());
         integration.report_state(&update).await;
     }
@@ -101,7 +107,8 @@ pub fn is_once(settings: &DaemonSettings) -> bool {
 }
 
 /// EVENT_LISTENER_TYPE=ONCE: one resync, then the daemon stops; `Err` says how it went
-/// wrong (a resync that could not start is a configuration error, as for `resync`).
+/// wrong. As for `resync`: a resync that could not start for its configuration (a bad
+/// mapping in Port, credentials refused) exits 2; one Port or AWS kept from starting, 1.
 pub async fn run_once(
     daemon: &Arc<Daemon>,
     shutdown: &CancellationToken,
@@ -115,9 +122,12 @@ pub async fn run_once(
             let why = last.error.clone().unwrap_or_default();
             return match ended(last.result) {
                 Ended::Synced => Ok(()),
-                Ended::CouldNotStart if last.error.is_some() => {
+                Ended::CouldNotStart if last.not_started == Some(NotStarted::Configuration) => {
                     Err(SetupError::Integration(why).into())
                 }
+                Ended::CouldNotStart if last.error.is_some() => Err(ServiceError::Stopped(
+                    format!("the resync could not start: {why}"),
+                )),
                 _ => Err(ServiceError::Stopped(format!(
                     "the resync finished with result {}",
                     last.result.as_str()

@@ -9,7 +9,7 @@ use futures::FutureExt;
 use tokio::sync::mpsc;
 
 use super::integration;
-use super::state::{Daemon, LastResync, ResyncResult, Trigger};
+use super::state::{Daemon, LastResync, NotStarted, ResyncResult, Trigger};
 use crate::aws::AwsSources;
 use crate::blueprints::Blueprints;
 use crate::integration::PortIntegration;
@@ -79,9 +79,9 @@ async fn resync_once(daemon: &Daemon, work: &Work, trigger: Trigger) {
             resync
                 .run_until(&daemon.shutdown)
                 .await
-                .map_err(|e| e.to_string())
+                .map_err(|e| CouldNotStart::new(&e, e.is_configuration()))
         }
-        Err(e) => Err(e.clone()),
+        Err(e) => Err(CouldNotStart::new(e, e.is_configuration())),
     };
     let seconds = started.elapsed().as_secs_f64();
     daemon.refresh_request_metrics();
@@ -90,7 +90,11 @@ async fn resync_once(daemon: &Daemon, work: &Work, trigger: Trigger) {
         .metrics
         .resync_finished(result, seconds, unix_now(), outcome.as_ref().ok());
     log_outcome(trigger, result, seconds, &outcome);
-    let resynced = outcome.as_ref().ok().zip(chosen.as_deref().ok());
+    let resynced = match (&outcome, &chosen) {
+        (Ok(report), Ok(mapping)) => Ok((report, mapping.as_ref())),
+        (Err(e), _) => Err(e.message.as_str()),
+        (Ok(_), Err(_)) => unreachable!("a resync runs only with a mapping"),
+    };
     integration::resync_ended(registered, state, result, resynced).await;
     daemon.record(LastResync {
         trigger,
@@ -98,12 +102,28 @@ async fn resync_once(daemon: &Daemon, work: &Work, trigger: Trigger) {
         started_at,
         finished_at: now_rfc3339(),
         duration_seconds: seconds,
-        error: outcome.as_ref().err().cloned(),
+        error: outcome.as_ref().err().map(|e| e.message.clone()),
+        not_started: outcome.as_ref().err().map(|e| e.why),
         blueprints: outcome.as_ref().map(blueprint_counts).unwrap_or_default(),
     });
 }
 
-fn result_of(outcome: &Result<ResyncReport, String>) -> ResyncResult {
+/// A resync that wrote nothing: the reason, and whether its configuration is at fault.
+struct CouldNotStart {
+    message: String,
+    why: NotStarted,
+}
+
+impl CouldNotStart {
+    fn new(error: &impl std::fmt::Display, is_configuration: bool) -> Self {
+        CouldNotStart {
+            message: error.to_string(),
+            why: NotStarted::from_configuration(is_configuration),
+        }
+    }
+}
+
+fn result_of(outcome: &Result<ResyncReport, CouldNotStart>) -> ResyncResult {
     match outcome {
         Ok(report) if report.cancelled => ResyncResult::Cancelled,
         Ok(report) if report.is_success() => ResyncResult::Success,
@@ -116,7 +136,7 @@ fn log_outcome(
     trigger: Trigger,
     result: ResyncResult,
     seconds: f64,
-    outcome: &Result<ResyncReport, String>,
+    outcome: &Result<ResyncReport, CouldNotStart>,
 ) {
     match outcome {
         Ok(report) => tracing::info!(
@@ -129,7 +149,7 @@ fn log_outcome(
         Err(error) => tracing::error!(
             trigger = trigger.as_str(),
             duration_seconds = seconds,
-            %error,
+            error = %error.message,
             "resync failed before writing anything; the daemon goes on"
         ),
     }

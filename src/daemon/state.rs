@@ -69,6 +69,25 @@ impl ResyncResult {
     }
 }
 
+/// Why a resync could not start, as the exit codes tell it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotStarted {
+    /// Its configuration: a bad mapping in Port, credentials Port refuses (exit 2).
+    Configuration,
+    /// Port or AWS could not be read (exit 1).
+    Unavailable,
+}
+
+impl NotStarted {
+    pub fn from_configuration(is_configuration: bool) -> Self {
+        if is_configuration {
+            NotStarted::Configuration
+        } else {
+            NotStarted::Unavailable
+        }
+    }
+}
+
 /// The last resync, for `/health/ready`.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -80,6 +99,9 @@ pub struct LastResync {
     pub duration_seconds: f64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Set when it could not start (with `error`).
+    #[serde(skip)]
+    pub not_started: Option<NotStarted>,
     /// Per blueprint: created, updated, unchanged, failed, deleted.
     pub blueprints: BTreeMap<String, BTreeMap<&'static str, u64>>,
 }

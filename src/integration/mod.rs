@@ -12,6 +12,7 @@ pub mod mapping_source;
 pub mod poll;
 pub mod queue;
 pub mod registration;
+pub mod resync_logs;
 pub mod resync_state;
 pub mod settings;
 pub mod sync_metrics;
@@ -58,6 +59,41 @@ fn port_error(e: PortError) -> StartError {
         ))
     } else {
         StartError::Port(e)
+    }
+}
+
+/// Why a resync cannot take its mapping from Port; it starts nothing and writes nothing.
+#[derive(Debug)]
+pub enum ResyncMappingError {
+    /// Port could not be read (unreachable, or failing): the next resync may succeed.
+    Unreadable(PortError),
+    /// The integration was removed from Port.
+    Gone { integration: String },
+    /// Port's mapping cannot be used: bad, empty or never set.
+    Mapping(PortMappingError),
+}
+
+impl std::fmt::Display for ResyncMappingError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ResyncMappingError::Unreadable(e) => {
+                write!(f, "reading the mapping from Port failed: {e}")
+            }
+            ResyncMappingError::Gone { integration } => {
+                write!(f, "integration {integration} no longer exists in Port")
+            }
+            ResyncMappingError::Mapping(e) => e.fmt(f),
+        }
+    }
+}
+
+impl ResyncMappingError {
+    /// A configuration problem (exit 2) rather than Port being unavailable (exit 1).
+    pub fn is_configuration(&self) -> bool {
+        match self {
+            ResyncMappingError::Unreadable(e) => e.refuses_credentials(),
+            ResyncMappingError::Gone { .. } | ResyncMappingError::Mapping(_) => true,
+        }
     }
 }
 
@@ -177,7 +213,7 @@ impl PortIntegration {
         file_mapping: &Arc<Mapping>,
         blueprints: &Blueprints,
         is_supported: impl Fn(&str) -> bool,
-    ) -> Result<(Arc<Mapping>, MappingOrigin), String> {
+    ) -> Result<(Arc<Mapping>, MappingOrigin), ResyncMappingError> {
         if self.settings.mapping_source == MappingSource::File {
             return Ok((
                 file_mapping.clone(),
@@ -187,12 +223,11 @@ impl PortIntegration {
         let record = match self.port.get_integration().await {
             Ok(Some(record)) => record,
             Ok(None) => {
-                return Err(format!(
-                    "integration {} no longer exists in Port",
-                    self.identifier()
-                ));
+                return Err(ResyncMappingError::Gone {
+                    integration: self.identifier().to_owned(),
+                });
             }
-            Err(e) => return Err(format!("reading the mapping from Port failed: {e}")),
+            Err(e) => return Err(ResyncMappingError::Unreadable(e)),
         };
         *lock(&self.record) = record.clone();
         let (mapping, warnings) = mapping_source::mapping_from_port(
@@ -201,7 +236,7 @@ impl PortIntegration {
             blueprints,
             is_supported,
         )
-        .map_err(|e| e.to_string())?;
+        .map_err(ResyncMappingError::Mapping)?;
         for warning in warnings {
             tracing::warn!("{warning}");
         }
@@ -244,6 +279,18 @@ impl PortIntegration {
         let kinds = sync_metrics::kind_metrics(report, mapping, &sender, ended, seconds);
         if let Err(e) = self.port.post_sync_metrics(&url, &kinds).await {
             tracing::warn!(error = %e, "could not send the resync's per-kind counts to Port");
+        }
+    }
+
+    /// Posts how the resync ended and its summary to the record's `logAttributes.ingestUrl`,
+    /// where Port's UI shows the integration's logs; best effort, failures logged.
+    pub async fn post_logs(&self, ended: Ended, outcome: Result<&crate::sync::ResyncReport, &str>) {
+        let Some(url) = self.record().log_ingest_url else {
+            return;
+        };
+        let logs = resync_logs::entries(self.identifier(), ended, outcome, jiff::Timestamp::now());
+        if let Err(e) = self.port.ingest_logs(&url, &logs).await {
+            tracing::warn!(error = %e, "could not send the resync's log lines to Port");
         }
     }
 

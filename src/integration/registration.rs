@@ -22,7 +22,8 @@ pub struct Wanted {
 pub enum Step {
     /// No record: create it with the file's mapping.
     Create(NewIntegration),
-    /// `version` / `installationAppType` differ: one PATCH with those fields.
+    /// `version` / `installationAppType` / `changelogDestination` differ: one PATCH with
+    /// those fields.
     UpdateFields(Map<String, Value>),
     /// A record whose mapping was never set gets the file's (INITIALIZE_PORT_RESOURCES).
     SeedConfig(Value),
@@ -47,6 +48,10 @@ pub fn plan(existing: Option<&IntegrationRecord>, wanted: &Wanted) -> Vec<Step> 
     }
     if record.installation_app_type.as_deref() != Some(wanted.app_type.as_str()) {
         fields.insert("installationAppType".into(), json!(wanted.app_type));
+    }
+    // A polling integration has none; Ocean resets any other destination the same way.
+    if record.changelog_destination.as_ref() != Some(&json!({})) {
+        fields.insert("changelogDestination".into(), json!({}));
     }
     if !fields.is_empty() {
         steps.push(Step::UpdateFields(fields));
@@ -159,6 +164,33 @@ mod tests {
             steps,
             vec![Step::UpdateFields(
                 json!({"version": "1.0.0", "installationAppType": "aws"})
+                    .as_object()
+                    .unwrap()
+                    .clone()
+            )]
+        );
+    }
+
+    #[test]
+    fn a_changelog_destination_is_reset_in_the_same_patch() {
+        let w = wanted(MappingSource::Port);
+        let mut kafka = record("0.2.90", "aws", w.file_config.clone());
+        kafka.changelog_destination = Some(json!({"type": "KAFKA"}));
+        assert_eq!(
+            plan(Some(&kafka), &w),
+            vec![Step::UpdateFields(
+                json!({"version": "1.0.0", "changelogDestination": {}})
+                    .as_object()
+                    .unwrap()
+                    .clone()
+            )]
+        );
+        let mut missing = record("1.0.0", "aws", w.file_config.clone());
+        missing.changelog_destination = None;
+        assert_eq!(
+            plan(Some(&missing), &w),
+            vec![Step::UpdateFields(
+                json!({"changelogDestination": {}})
                     .as_object()
                     .unwrap()
                     .clone()
