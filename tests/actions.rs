@@ -69,7 +69,16 @@ impl Setup {
         aws_endpoint: Option<&str>,
         extra: &[(&str, &str)],
     ) -> Setup {
-        let emu = emulator().await;
+        Self::start_on(emulator().await, args, moto, aws_endpoint, extra).await
+    }
+
+    async fn start_on(
+        emu: Emulator,
+        args: &[&str],
+        moto: Moto,
+        aws_endpoint: Option<&str>,
+        extra: &[(&str, &str)],
+    ) -> Setup {
         emu.record_bodies(true);
         let service = Service::start(args, &env(&moto, aws_endpoint, &emu, extra));
         let http = reqwest::Client::new();
@@ -822,4 +831,131 @@ async fn the_daemon_serves_the_webhook_beside_its_resyncs_when_enabled() {
             async move { request.await.is_ok_and(|r| r.status() == 200) }
         })
         .await;
+}
+
+const INTEGRATION: &str = "aws-sync";
+
+/// The shipped mapping with the secret's title mapped by `expression`.
+fn secret_title_mapping(expression: &str) -> Value {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("mapping/port-app-config.yml");
+    let mut mapping: Value =
+        serde_saphyr::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let secret = mapping["resources"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|r| r["kind"] == json!("AWS::SecretsManager::Secret"))
+        .unwrap();
+    secret["port"]["entity"]["mappings"]["title"] = json!(expression);
+    mapping
+}
+
+/// An integration record a user already keeps a mapping in.
+async fn emulator_with_mapping_in_port(config: Value) -> Emulator {
+    Emulator::builder()
+        .credentials(CLIENT_ID, CLIENT_SECRET)
+        .blueprints_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("blueprints"))
+        .integration(
+            json!({"installationId": INTEGRATION, "installationAppType": "aws",
+            "version": "0.0.1", "config": config}),
+        )
+        .start()
+        .await
+}
+
+impl Setup {
+    async fn title_after_creating(&self, run_id: &str, name: &str) -> Option<String> {
+        let (status, reply) = self.create_secret(run_id, name, "v", "create").await;
+        assert_eq!(status, 200, "{reply}");
+        let arn = self
+            .secrets()
+            .await
+            .describe_secret()
+            .secret_id(name)
+            .send()
+            .await
+            .unwrap()
+            .arn
+            .unwrap();
+        self.emu.entity("awsSecret", &arn).and_then(|e| e.title)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_actions_registers_and_follows_the_catalog_with_ports_mapping() {
+    let emu = emulator_with_mapping_in_port(secret_title_mapping(".Name + \" (from Port)\"")).await;
+    let s = Setup::start_on(
+        emu,
+        &["serve-actions"],
+        Moto::start(),
+        None,
+        &[("EVENT_LISTENER_INTERVAL_SECONDS", "1")],
+    )
+    .await;
+    let record = s.emu.integration(INTEGRATION).unwrap();
+    assert_eq!(
+        record["version"],
+        json!(env!("CARGO_PKG_VERSION")),
+        "registered at start"
+    );
+    assert_eq!(
+        s.title_after_creating("r_port1", "port/one")
+            .await
+            .as_deref(),
+        Some("port/one (from Port)")
+    );
+
+    // A mapping edited in Port's UI is picked up by the next poll.
+    s.emu
+        .set_integration_config(INTEGRATION, secret_title_mapping(".Name + \" (v2)\""))
+        .unwrap();
+    s.service
+        .wait_for("the poll to read the new mapping", || async {
+            s.service
+                .stderr()
+                .matches("action runs and live events map with Port's mapping")
+                .count()
+                >= 2
+        })
+        .await;
+    assert_eq!(
+        s.title_after_creating("r_port2", "port/two")
+            .await
+            .as_deref(),
+        Some("port/two (v2)")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_actions_creates_the_integration_when_port_has_none() {
+    let s = Setup::start(&[]).await;
+    let record = s.emu.integration(INTEGRATION).expect("registered");
+    assert_eq!(record["installationAppType"], json!("aws"));
+    assert_eq!(record["version"], json!(env!("CARGO_PKG_VERSION")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daemons_webhook_follows_the_catalog_with_ports_mapping() {
+    let emu = emulator_with_mapping_in_port(secret_title_mapping(".Name + \" (from Port)\"")).await;
+    let s = Setup::start_on(
+        emu,
+        &["run"],
+        Moto::start(),
+        None,
+        &[("WEBHOOK_ENABLED", "true"), ("RESYNC_ON_START", "false")],
+    )
+    .await;
+    // Registration comes before readiness.
+    s.service
+        .wait_for("/health/ready to answer 200", || {
+            let request = s.http.get(s.service.url("/health/ready")).send();
+            async move { request.await.is_ok_and(|r| r.status() == 200) }
+        })
+        .await;
+    assert_eq!(
+        s.title_after_creating("r_daemon_port", "daemon/port")
+            .await
+            .as_deref(),
+        Some("daemon/port (from Port)")
+    );
 }

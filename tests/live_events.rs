@@ -311,7 +311,7 @@ async fn live(moto: &Moto, settings: AwsSettings, mapping: Mapping) -> Live {
     let handler = LiveHandler {
         sources: Arc::new(sources),
         catalog: CatalogFollower {
-            mapping: Arc::new(mapping),
+            current: port_aws_sync::mapping::CurrentMapping::new(Arc::new(mapping)),
             port,
         },
     };

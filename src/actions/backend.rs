@@ -10,7 +10,7 @@ use super::requests::Request;
 use super::settings::WebhookSettings;
 use super::{certificate_ops, secret_ops};
 use crate::aws::AwsSources;
-use crate::mapping::Mapping;
+use crate::mapping::CurrentMapping;
 use crate::port::PortClient;
 use crate::port::Secret;
 
@@ -37,7 +37,7 @@ impl ActionBackend {
     pub fn new(
         sources: &AwsSources,
         settings: &WebhookSettings,
-        mapping: Arc<Mapping>,
+        current: Arc<CurrentMapping>,
         port: PortClient,
     ) -> Self {
         let default_region = sources
@@ -50,7 +50,7 @@ impl ActionBackend {
             aws: sources.sdk_config().clone(),
             default_region,
             decryption_secret: settings.decryption_secret.clone(),
-            catalog: CatalogFollower { mapping, port },
+            catalog: CatalogFollower { current, port },
         }
     }
 

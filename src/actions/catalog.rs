@@ -8,11 +8,12 @@ use serde_json::Value;
 
 use super::outcome::CatalogChange;
 use crate::entity::Entity;
-use crate::mapping::{ItemFailure, Mapping, Outcome, Transformer};
+use crate::mapping::{CurrentMapping, ItemFailure, Mapping, Outcome, Transformer};
 use crate::port::{FailedEntity, PortClient, UpsertOptions};
 
 pub struct CatalogFollower {
-    pub mapping: Arc<Mapping>,
+    /// The mapping resyncs use now (MAPPING_SOURCE), read at each run.
+    pub current: Arc<CurrentMapping>,
     pub port: PortClient,
 }
 
@@ -82,16 +83,22 @@ impl std::fmt::Display for CatalogError {
 }
 
 impl CatalogFollower {
+    /// The mapping in use now.
+    pub fn mapping(&self) -> Arc<Mapping> {
+        self.current.get()
+    }
+
     /// What was written, for the run's log; an error when the mapping or Port refused.
     pub async fn apply(
         &self,
         change: &CatalogChange,
         run_id: &str,
     ) -> Result<CatalogUpdate, CatalogError> {
+        let mapping = self.mapping();
         match change {
             CatalogChange::Nothing => Ok(CatalogUpdate::NothingToWrite),
             CatalogChange::Upsert(item) => {
-                let entities = self.map(item)?;
+                let entities = map_with(&mapping, item)?;
                 if entities.is_empty() {
                     return Ok(CatalogUpdate::NotSelected);
                 }
@@ -103,11 +110,8 @@ impl CatalogFollower {
                         .push(entity.clone());
                 }
                 let options = UpsertOptions {
-                    merge: self.mapping.config.enable_merge_entity,
-                    create_missing_related_entities: self
-                        .mapping
-                        .config
-                        .create_missing_related_entities,
+                    merge: mapping.config.enable_merge_entity,
+                    create_missing_related_entities: mapping.config.create_missing_related_entities,
                     run_id: Some(run_id.to_owned()),
                 };
                 for (blueprint, entities) in &by_blueprint {
@@ -122,13 +126,13 @@ impl CatalogFollower {
                 Ok(CatalogUpdate::Upserted(keys(&entities)))
             }
             CatalogChange::Delete(item) => {
-                let entities = self.map(item)?;
+                let entities = map_with(&mapping, item)?;
                 for entity in &entities {
                     self.port
                         .delete_entity(
                             &entity.blueprint,
                             &entity.identifier,
-                            self.mapping.config.delete_dependent_entities,
+                            mapping.config.delete_dependent_entities,
                             Some(run_id),
                         )
                         .await
@@ -144,21 +148,25 @@ impl CatalogFollower {
 
     /// The entities the mapping makes of one raw item (also used by live events).
     pub fn map(&self, item: &Value) -> Result<Vec<Entity>, CatalogError> {
-        let kind = item["__Kind"].as_str().unwrap_or_default();
-        let mut transformer = Transformer::new(&self.mapping);
-        let mut entities = Vec::new();
-        let mut failures = Vec::new();
-        transformer.map_json(kind, item, &mut |outcome| match outcome {
-            Outcome::Entity(entity) => entities.push(entity),
-            Outcome::Failed(failure) => failures.push(failure),
-        });
-        match failures.into_iter().next() {
-            Some(failure) => Err(CatalogError::Mapping {
-                file: self.mapping.file.clone(),
-                failure: Box::new(failure),
-            }),
-            None => Ok(entities),
-        }
+        map_with(&self.mapping(), item)
+    }
+}
+
+fn map_with(mapping: &Mapping, item: &Value) -> Result<Vec<Entity>, CatalogError> {
+    let kind = item["__Kind"].as_str().unwrap_or_default();
+    let mut transformer = Transformer::new(mapping);
+    let mut entities = Vec::new();
+    let mut failures = Vec::new();
+    transformer.map_json(kind, item, &mut |outcome| match outcome {
+        Outcome::Entity(entity) => entities.push(entity),
+        Outcome::Failed(failure) => failures.push(failure),
+    });
+    match failures.into_iter().next() {
+        Some(failure) => Err(CatalogError::Mapping {
+            file: mapping.file.clone(),
+            failure: Box::new(failure),
+        }),
+        None => Ok(entities),
     }
 }
 

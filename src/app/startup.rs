@@ -5,7 +5,7 @@ use std::sync::Arc;
 use super::{DaemonSettings, Loaded, SetupError, load_files};
 use crate::actions::{ActionBackend, Webhook, WebhookSettings};
 use crate::aws::AwsSources;
-use crate::mapping::Mapping;
+use crate::mapping::CurrentMapping;
 use crate::port::PortClient;
 
 /// The files, a Port client, the AWS sources and the listening socket.
@@ -37,11 +37,11 @@ impl Startup {
 }
 
 /// The self-service actions webhook, acting with the sources' credentials and following the
-/// catalog with `mapping`.
+/// catalog with the mapping `current` holds at each run.
 pub fn webhook(
     settings: &WebhookSettings,
     sources: &AwsSources,
-    mapping: Arc<Mapping>,
+    mapping: Arc<CurrentMapping>,
     port: &PortClient,
 ) -> Arc<Webhook> {
     let backend = ActionBackend::new(sources, settings, mapping, port.clone());

@@ -38,7 +38,7 @@ pub async fn run(files: &ConfigFiles, args: &ServeEventsArgs) -> Result<Exit, Co
     let mut events = LiveEvents::start(
         &live,
         &settings.aws,
-        Arc::new(started.loaded.mapping),
+        crate::mapping::CurrentMapping::new(Arc::new(started.loaded.mapping)),
         started.port,
         Arc::new(|| false),
     )

@@ -23,6 +23,7 @@ use crate::app::{
 };
 use crate::events::service::LiveEvents;
 use crate::integration::PortIntegration;
+use crate::mapping::CurrentMapping;
 use runner::Work;
 pub use state::{Daemon, LastResync, Refused, ResyncResult, Trigger};
 
@@ -38,12 +39,16 @@ pub async fn run(settings: DaemonSettings) -> Result<(), ServiceError> {
     );
     let daemon = Arc::new(daemon);
     let mapping = Arc::new(started.loaded.mapping);
+    // Action runs and live events map with the file's mapping until registered, then with
+    // the one MAPPING_SOURCE names.
+    let current = CurrentMapping::new(mapping.clone());
     let webhook = settings
         .webhook
         .as_ref()
-        .map(|w| startup::webhook(w, &started.sources, mapping.clone(), &started.port));
+        .map(|w| startup::webhook(w, &started.sources, current.clone(), &started.port));
     let work = Arc::new(Work {
         mapping,
+        current: current.clone(),
         blueprints: started.loaded.blueprints,
         sources: started.sources,
         port: started.port,
@@ -57,15 +62,9 @@ pub async fn run(settings: DaemonSettings) -> Result<(), ServiceError> {
     };
     let mut live_events = match &settings.live_events {
         Some(live) => Some(
-            LiveEvents::start(
-                live,
-                &settings.aws,
-                work.mapping.clone(),
-                work.port.clone(),
-                busy,
-            )
-            .await
-            .map_err(SetupError::LiveEvents)?,
+            LiveEvents::start(live, &settings.aws, current, work.port.clone(), busy)
+                .await
+                .map_err(SetupError::LiveEvents)?,
         ),
         None => None,
     };
@@ -117,6 +116,7 @@ async fn serve(
     )
     .await?;
     if let Some(registered) = integration::register(&work.port, settings, &daemon.shutdown).await? {
+        registered.share_mapping(work.current.clone(), &work.blueprints);
         let _ = work.integration.set(registered);
     }
     if daemon.shutdown.is_cancelled() {

@@ -13,7 +13,7 @@ use super::state::{Daemon, LastResync, NotStarted, ResyncResult, Trigger};
 use crate::aws::AwsSources;
 use crate::blueprints::Blueprints;
 use crate::integration::PortIntegration;
-use crate::mapping::Mapping;
+use crate::mapping::{CurrentMapping, Mapping};
 use crate::port::PortClient;
 use crate::sync::{Resync, ResyncReport};
 
@@ -21,6 +21,8 @@ use crate::sync::{Resync, ResyncReport};
 pub struct Work {
     /// The mapping file's; a resync may use Port's instead (MAPPING_SOURCE).
     pub mapping: Arc<Mapping>,
+    /// What action runs and live events map with.
+    pub current: Arc<CurrentMapping>,
     pub blueprints: Blueprints,
     pub sources: AwsSources,
     pub port: PortClient,

@@ -52,7 +52,7 @@ impl LiveHandler {
     /// Brings the resource of `key` up to date; `events` are the events coalesced for it
     /// (an ARN among them names a secret better than its name).
     pub async fn handle(&self, key: &ResourceKey, events: &[LiveEvent]) -> Result<Handled, String> {
-        let mapping = &self.catalog.mapping;
+        let mapping = self.catalog.mapping();
         if mapping.resources_for(key.kind.as_str()).next().is_none() {
             return Ok(Handled::Ignored(Ignored::UnmappedKind(key.kind)));
         }
@@ -115,10 +115,10 @@ impl LiveHandler {
                 continue;
             }
             let options = UpsertOptions {
-                merge: self.catalog.mapping.config.enable_merge_entity,
+                merge: self.catalog.mapping().config.enable_merge_entity,
                 create_missing_related_entities: self
                     .catalog
-                    .mapping
+                    .mapping()
                     .config
                     .create_missing_related_entities,
                 run_id: None,
@@ -161,7 +161,7 @@ impl LiveHandler {
         };
         let merged = self
             .catalog
-            .mapping
+            .mapping()
             .config
             .enable_merge_entity
             .then(|| MappedKeys {
@@ -183,7 +183,7 @@ impl LiveHandler {
                 .delete_entity(
                     &entity.blueprint,
                     &entity.identifier,
-                    self.catalog.mapping.config.delete_dependent_entities,
+                    self.catalog.mapping().config.delete_dependent_entities,
                     None,
                 )
                 .await

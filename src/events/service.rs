@@ -12,7 +12,7 @@ use super::queue::{self, QueueHealth};
 use super::settings::LiveEventsSettings;
 use crate::actions::catalog::CatalogFollower;
 use crate::aws::{AwsSettings, AwsSources};
-use crate::mapping::Mapping;
+use crate::mapping::CurrentMapping;
 use crate::port::PortClient;
 
 pub struct LiveEvents {
@@ -29,7 +29,7 @@ impl LiveEvents {
     pub async fn start(
         settings: &LiveEventsSettings,
         aws: &AwsSettings,
-        mapping: Arc<Mapping>,
+        mapping: Arc<CurrentMapping>,
         port: PortClient,
         resync_running: ResyncGate,
     ) -> Result<LiveEvents, String> {
@@ -37,7 +37,10 @@ impl LiveEvents {
         let base = sources.sdk_config().clone();
         let handler = Arc::new(LiveHandler {
             sources: Arc::new(sources),
-            catalog: CatalogFollower { mapping, port },
+            catalog: CatalogFollower {
+                current: mapping,
+                port,
+            },
         });
         let shutdown = CancellationToken::new();
         let tasks = TaskTracker::new();

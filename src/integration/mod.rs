@@ -19,14 +19,14 @@ pub mod sync_metrics;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
 use crate::blueprints::Blueprints;
-use crate::mapping::Mapping;
+use crate::mapping::{CurrentMapping, Mapping};
 use crate::port::{IntegrationRecord, PortClient, PortError, ResyncStateUpdate};
 pub use changes::{ChangeDetector, Observed, Reason};
 pub use mapping_source::{MappingOrigin, PortMappingError};
@@ -106,6 +106,15 @@ pub struct PortIntegration {
     record: Mutex<IntegrationRecord>,
     schedule_interval: Option<Duration>,
     poll_failures: AtomicU64,
+    shared: OnceLock<SharedMapping>,
+}
+
+/// The mapping the parts between resyncs use (action runs, live events), kept to Port's.
+struct SharedMapping {
+    current: Arc<CurrentMapping>,
+    blueprints: Blueprints,
+    /// Port's config `current` was last given (or found unusable), canonical.
+    config: Mutex<Value>,
 }
 
 impl PortIntegration {
@@ -136,6 +145,7 @@ impl PortIntegration {
             record: Mutex::new(record),
             schedule_interval,
             poll_failures: AtomicU64::new(0),
+            shared: OnceLock::new(),
         };
         integration.log_mapping_source();
         Ok(integration)
@@ -185,6 +195,65 @@ impl PortIntegration {
                 mapping_file = %self.mapping_file.display(),
                 "MAPPING_SOURCE=file: every resync uses the local mapping file; edits made in Port are overwritten with it"
             ),
+        }
+    }
+
+    /// With MAPPING_SOURCE=port, `current` (the file's until now) takes Port's mapping now
+    /// and each time a poll or a resync reads a new one; a mapping in Port that cannot be used
+    /// leaves it as it was. With MAPPING_SOURCE=file it stays the file's.
+    pub fn share_mapping(&self, current: Arc<CurrentMapping>, blueprints: &Blueprints) {
+        if self.settings.mapping_source == MappingSource::File {
+            return;
+        }
+        let shared = SharedMapping {
+            current,
+            blueprints: blueprints.clone(),
+            config: Mutex::new(Value::Null),
+        };
+        if self.shared.set(shared).is_ok() {
+            let config = self.record().config;
+            self.refresh_shared(&config);
+        }
+    }
+
+    /// Compiles Port's `config` for the shared mapping when it changed since last time.
+    fn refresh_shared(&self, config: &Value) {
+        let Some(shared) = self.shared.get() else {
+            return;
+        };
+        let canonical = changes::canonical(config);
+        {
+            let mut last = lock(&shared.config);
+            if *last == canonical {
+                return;
+            }
+            *last = canonical;
+        }
+        match mapping_source::mapping_from_port(
+            self.identifier(),
+            config,
+            &shared.blueprints,
+            |k| crate::aws::Kind::from_name(k).is_some(),
+        ) {
+            Ok((mapping, _)) => {
+                shared.current.set(Arc::new(mapping));
+                tracing::info!(
+                    integration = self.identifier(),
+                    "action runs and live events map with Port's mapping as read now"
+                );
+            }
+            Err(e) => tracing::warn!(
+                error = %e,
+                "Port's mapping cannot be used; action runs and live events keep the mapping they had"
+            ),
+        }
+    }
+
+    /// A resync read and checked `mapping` from Port's `config`: the shared mapping follows.
+    fn shared_is(&self, config: &Value, mapping: &Arc<Mapping>) {
+        if let Some(shared) = self.shared.get() {
+            *lock(&shared.config) = changes::canonical(config);
+            shared.current.set(mapping.clone());
         }
     }
 
@@ -244,7 +313,9 @@ impl PortIntegration {
             integration: self.identifier().to_owned(),
             updated_at: record.updated_at.clone(),
         };
-        Ok((Arc::new(mapping), origin))
+        let mapping = Arc::new(mapping);
+        self.shared_is(&record.config, &mapping);
+        Ok((mapping, origin))
     }
 
     pub fn state_report(&self, started: jiff::Timestamp) -> ResyncStateReport {
@@ -338,6 +409,7 @@ impl PortIntegration {
             config: record.config.clone(),
             request,
         };
+        self.refresh_shared(&record.config);
         *lock(&self.record) = record;
         Ok(observed)
     }

@@ -4,12 +4,14 @@
 
 pub mod compiled;
 pub mod config;
+pub mod current;
 pub mod items;
 pub mod jq;
 mod jq_builtins;
 pub mod transform;
 
 pub use compiled::{Mapping, MappingError, Resource};
+pub use current::CurrentMapping;
 pub use transform::{FieldError, ItemFailure, KindStats, Outcome, Transformer};
 
 #[cfg(test)]
