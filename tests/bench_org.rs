@@ -2,8 +2,9 @@
 //! Organization, `ACCOUNT_STRATEGY=organization`, against moto through the recording proxy
 //! and into the Port emulator. Run with `scripts/bench-org.sh`.
 //!
-//! Two runs, each a fresh process as a CronJob would start it: a first resync into an empty
-//! Port, then a steady-state one with nothing changed in AWS. For each: wall time, CPU time
+//! Three runs, each a fresh process as a CronJob would start it: a first resync into an empty
+//! Port, a steady-state one with nothing changed in AWS, and `plan` at that steady state
+//! (`plan` needs the blueprints in Port, which the first resync creates). For each: wall time, CPU time
 //! and peak RSS of the child (`wait4`), AWS calls per operation beside the fewest pages the
 //! APIs allow, and Port requests per endpoint.
 //!
@@ -92,12 +93,14 @@ async fn bench_org_resync() {
         .start()
         .await;
 
-    let first = resync(&bin, &org, &proxy, &emu).await;
+    let first = cli(&bin, "resync", &org, &proxy, &emu).await;
     let in_port: usize = BLUEPRINTS.iter().map(|bp| emu.entity_count(bp)).sum();
-    let steady = resync(&bin, &org, &proxy, &emu).await;
-    for run in [&first, &steady] {
+    let steady = cli(&bin, "resync", &org, &proxy, &emu).await;
+    let plan_steady = cli(&bin, "plan", &org, &proxy, &emu).await;
+    for run in [&first, &steady, &plan_steady] {
         assert_eq!(run.measured.exit, 0, "stderr:\n{}", run.measured.stderr);
     }
+
     assert_eq!(in_port, entities, "the first resync wrote every entity");
 
     println!(
@@ -112,7 +115,11 @@ async fn bench_org_resync() {
         "{:<14} {:>9} {:>9} {:>9} {:>10} {:>10} {:>10}",
         "", "wall", "CPU", "user", "sys", "peak RSS", "Port reqs"
     );
-    for (name, run) in [("first run", &first), ("steady state", &steady)] {
+    for (name, run) in [
+        ("first run", &first),
+        ("steady state", &steady),
+        ("plan, steady", &plan_steady),
+    ] {
         let m = &run.measured;
         println!(
             "{name:<14} {:>8.2}s {:>8.2}s {:>8.2}s {:>9.2}s {:>6.1} MiB {:>10}",
@@ -125,7 +132,11 @@ async fn bench_org_resync() {
         );
     }
     let minimum = minimum_calls(accounts, &spec);
-    for (name, run) in [("first run", &first), ("steady state", &steady)] {
+    for (name, run) in [
+        ("first run", &first),
+        ("steady state", &steady),
+        ("plan, steady state", &plan_steady),
+    ] {
         println!("\nAWS calls, {name}:");
         println!("  {:<40} {:>6} {:>8}", "operation", "calls", "minimum");
         let mut operations: Vec<&String> = run.aws.keys().chain(minimum.keys()).collect();
@@ -181,9 +192,15 @@ fn minimum_calls(accounts: usize, spec: &OrgSpec) -> BTreeMap<String, usize> {
     ])
 }
 
-/// One `port-aws-sync resync` process, as a deployment would run it: the caller's
+/// One `port-aws-sync <subcommand>` process, as a deployment would run it: the caller's
 /// credentials are the management account's, AWS is reached through the proxy.
-async fn resync(bin: &Path, org: &Org, proxy: &AwsProxy, emu: &Emulator) -> Run {
+async fn cli(
+    bin: &Path,
+    subcommand: &'static str,
+    org: &Org,
+    proxy: &AwsProxy,
+    emu: &Emulator,
+) -> Run {
     proxy.clear_calls();
     emu.clear_requests();
     let mut env = org.moto.env("us-east-1");
@@ -200,7 +217,7 @@ async fn resync(bin: &Path, org: &Org, proxy: &AwsProxy, emu: &Emulator) -> Run 
     );
     // Allocator experiments: MIMALLOC_SHOW_STATS=1, MIMALLOC_PURGE_DELAY=0…
     env.extend(std::env::vars().filter(|(name, _)| name.starts_with("MIMALLOC_")));
-    let measured = measure::resync(bin.to_owned(), env).await;
+    let measured = measure::command(bin.to_owned(), subcommand, env).await;
     Run {
         measured,
         aws: proxy.counts(),

@@ -334,6 +334,24 @@ async fn plan_lists_exactly_what_the_following_resync_does_and_writes_nothing() 
     assert_eq!(resync.counts("awsSecret"), [2, 3, 0, 2, 1, 0, 1]);
     assert_eq!(resync.counts("acmCertificate"), [0, 1, 0, 1, 0, 0, 0]);
     assert_eq!(resync.counts("awsAccount"), [1, 1, 1, 0, 0, 0, 0]);
+    let secrets: BTreeSet<String> = emu
+        .entities("awsSecret")
+        .into_iter()
+        .map(|e| e.identifier)
+        .collect();
+    assert_eq!(
+        secrets,
+        [&changed.arn, &new_west.arn, &new_east.arn]
+            .map(String::clone)
+            .into(),
+        "the resync created and deleted what the plan listed"
+    );
+    let description = emu
+        .entities("awsSecret")
+        .into_iter()
+        .find(|e| e.identifier == changed.arn)
+        .map(|e| e.properties["description"].clone());
+    assert_eq!(description, Some(json!("the db-password secret")));
 
     let again = cli(&emu, &env, &["plan"]).await;
     again.assert_exit(0);

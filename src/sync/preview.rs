@@ -498,4 +498,31 @@ mod tests {
         let merged = field_changes(&port, &ours, Some(&keys));
         assert_eq!(merged.len(), 2, "{merged:?}");
     }
+
+    #[test]
+    fn skipped_deletion_is_said_in_the_summary_and_is_no_change() {
+        let mut preview = Preview::default();
+        preview.deletion(
+            Deletion::Skipped(SkipReason::Threshold {
+                to_delete: 2,
+                existing: 2,
+                threshold: 0.5,
+            }),
+            &Observed::default(),
+        );
+        assert!(!preview.has_changes());
+        let text = preview.render_text(20);
+        assert!(
+            text.lines().any(|l| l
+                == "Stale deletion would be skipped: 2 of 2 entities would be deleted, more \
+                    than entityDeletionThreshold (0.5)."),
+            "{text}"
+        );
+        assert_eq!(
+            preview.to_json()["deletion"]["skipped"],
+            json!(
+                "skipped: 2 of 2 entities would be deleted, more than entityDeletionThreshold (0.5)"
+            )
+        );
+    }
 }

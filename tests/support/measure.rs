@@ -58,11 +58,20 @@ pub fn run(mut command: Command) -> Measured {
 /// `bin resync` in the crate directory with only `env` (plus PATH and a fresh HOME),
 /// measured, on a blocking thread so the emulators of this process keep answering it.
 pub async fn resync(bin: std::path::PathBuf, env: Vec<(String, String)>) -> Measured {
+    command(bin, "resync", env).await
+}
+
+/// [`resync`] for any subcommand.
+pub async fn command(
+    bin: std::path::PathBuf,
+    subcommand: &'static str,
+    env: Vec<(String, String)>,
+) -> Measured {
     tokio::task::spawn_blocking(move || {
         let home = tempfile::tempdir().expect("temporary HOME");
         let mut command = Command::new(&bin);
         command
-            .arg("resync")
+            .arg(subcommand)
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
