@@ -595,6 +595,38 @@ pub async fn post_examples(
     })())
 }
 
+/// `body[field]`: an array of objects, each with the `required` string properties; Port's
+/// validation message names the first one at fault.
+fn records<'a>(
+    body: &'a Map<String, Value>,
+    field: &str,
+    required: &[&str],
+) -> Result<Vec<&'a Map<String, Value>>, ApiError> {
+    let Some(Value::Array(items)) = body.get(field) else {
+        return Err(ApiError::invalid_request(format!(
+            "body must have required property '{field}' (array)"
+        )));
+    };
+    let mut records = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        let Some(item) = item.as_object() else {
+            return Err(ApiError::invalid_request(format!(
+                "body/{field}/{i} must be object"
+            )));
+        };
+        if let Some(key) = required
+            .iter()
+            .find(|key| !item.get(**key).is_some_and(Value::is_string))
+        {
+            return Err(ApiError::invalid_request(format!(
+                "body/{field}/{i}/{key} is required (string)"
+            )));
+        }
+        records.push(item);
+    }
+    Ok(records)
+}
+
 /// The log ingest URL: `{logs: [{message, level, timestamp, extra?}]}`.
 pub async fn ingest_logs(
     State(state): State<Shared>,
@@ -603,24 +635,8 @@ pub async fn ingest_logs(
 ) -> Response {
     respond((|| {
         let body = parse_object(&body, &["logs"])?;
-        let Some(Value::Array(logs)) = body.get("logs") else {
-            return Err(ApiError::invalid_request(
-                "body must have required property 'logs' (array)",
-            ));
-        };
+        let logs = records(&body, "logs", &["message", "level", "timestamp"])?;
         for (i, log) in logs.iter().enumerate() {
-            let Some(log) = log.as_object() else {
-                return Err(ApiError::invalid_request(format!(
-                    "body/logs/{i} must be object"
-                )));
-            };
-            for key in ["message", "level", "timestamp"] {
-                if !log.get(key).is_some_and(Value::is_string) {
-                    return Err(ApiError::invalid_request(format!(
-                        "body/logs/{i}/{key} is required (string)"
-                    )));
-                }
-            }
             if log.get("extra").is_some_and(|e| !e.is_object()) {
                 return Err(ApiError::invalid_request(format!(
                     "body/logs/{i}/extra must be object"
@@ -633,7 +649,9 @@ pub async fn ingest_logs(
             .by_id
             .get_mut(&id)
             .ok_or_else(|| not_found(&id))?;
-        integration.logs.extend(logs.iter().cloned());
+        integration
+            .logs
+            .extend(logs.into_iter().map(|log| Value::Object(log.clone())));
         Ok((StatusCode::OK, json!({"ok": true})))
     })())
 }
@@ -648,24 +666,12 @@ pub async fn ingest_metrics(
 ) -> Response {
     respond((|| {
         let body = parse_object(&body, &["syncKindsMetrics"])?;
-        let Some(Value::Array(kinds)) = body.get("syncKindsMetrics") else {
-            return Err(ApiError::invalid_request(
-                "body must have required property 'syncKindsMetrics' (array)",
-            ));
-        };
+        let kinds = records(
+            &body,
+            "syncKindsMetrics",
+            &["kind", "kindIdentifier", "eventId", "syncState"],
+        )?;
         for (i, kind) in kinds.iter().enumerate() {
-            let Some(kind) = kind.as_object() else {
-                return Err(ApiError::invalid_request(format!(
-                    "body/syncKindsMetrics/{i} must be object"
-                )));
-            };
-            for key in ["kind", "kindIdentifier", "eventId", "syncState"] {
-                if !kind.get(key).is_some_and(Value::is_string) {
-                    return Err(ApiError::invalid_request(format!(
-                        "body/syncKindsMetrics/{i}/{key} is required (string)"
-                    )));
-                }
-            }
             let sync_state = kind["syncState"].as_str().unwrap_or_default();
             if !SYNC_STATES.contains(&sync_state) {
                 return Err(ApiError::invalid_request(format!(
@@ -684,7 +690,9 @@ pub async fn ingest_metrics(
             .by_id
             .get_mut(&id)
             .ok_or_else(|| not_found(&id))?;
-        integration.metrics.extend(kinds.iter().cloned());
+        integration
+            .metrics
+            .extend(kinds.into_iter().map(|kind| Value::Object(kind.clone())));
         Ok((StatusCode::OK, json!({"ok": true})))
     })())
 }
