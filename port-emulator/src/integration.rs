@@ -50,6 +50,11 @@ pub struct Integrations {
 }
 
 impl Integrations {
+    /// The record `id`, or Port's 404 for it.
+    pub fn existing(&mut self, id: &str) -> Result<&mut Integration, ApiError> {
+        self.by_id.get_mut(id).ok_or_else(|| not_found(id))
+    }
+
     /// Records a resync request, as the empty-body PATCH, `POST .../resync` and the UI's
     /// "Save & Resync" do.
     pub fn request_resync(&mut self, id: &str, now: &str) -> Option<Value> {
@@ -373,11 +378,7 @@ pub async fn update(
         check_record_fields(&body)?;
         let mut store = state.store();
         let now = now_rfc3339();
-        let integration = store
-            .integrations
-            .by_id
-            .get_mut(&id)
-            .ok_or_else(|| not_found(&id))?;
+        let integration = store.integrations.existing(&id)?;
         apply_fields(&mut integration.json, &body);
         touch(&mut integration.json, &actor.client_id, &now);
         let record = integration.json.clone();
@@ -504,11 +505,7 @@ pub async fn update_resync_state(
         )?;
         check_resync_state(&body)?;
         let mut store = state.store();
-        let integration = store
-            .integrations
-            .by_id
-            .get_mut(&id)
-            .ok_or_else(|| not_found(&id))?;
+        let integration = store.integrations.existing(&id)?;
         let now = now_rfc3339();
         let mut resync_state = integration
             .json
@@ -585,11 +582,7 @@ pub async fn post_examples(
             }
         };
         let mut store = state.store();
-        let integration = store
-            .integrations
-            .by_id
-            .get_mut(&id)
-            .ok_or_else(|| not_found(&id))?;
+        let integration = store.integrations.existing(&id)?;
         integration.examples.insert(kind, examples);
         Ok((StatusCode::OK, json!({"ok": true})))
     })())
@@ -644,11 +637,7 @@ pub async fn ingest_logs(
             }
         }
         let mut store = state.store();
-        let integration = store
-            .integrations
-            .by_id
-            .get_mut(&id)
-            .ok_or_else(|| not_found(&id))?;
+        let integration = store.integrations.existing(&id)?;
         integration
             .logs
             .extend(logs.into_iter().map(|log| Value::Object(log.clone())));
@@ -685,11 +674,7 @@ pub async fn ingest_metrics(
             }
         }
         let mut store = state.store();
-        let integration = store
-            .integrations
-            .by_id
-            .get_mut(&id)
-            .ok_or_else(|| not_found(&id))?;
+        let integration = store.integrations.existing(&id)?;
         integration
             .metrics
             .extend(kinds.into_iter().map(|kind| Value::Object(kind.clone())));
