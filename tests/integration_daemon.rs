@@ -54,15 +54,7 @@ fn daemon(moto: &Moto, emu: &Emulator, extra: &[(&str, &str)]) -> Service {
 
 async fn create_secret(moto: &Moto, name: &str) -> String {
     let client = aws_sdk_secretsmanager::Client::new(&moto.sdk_config(REGION).await);
-    client
-        .create_secret()
-        .name(name)
-        .secret_string("never-synced")
-        .send()
-        .await
-        .expect("create secret")
-        .arn
-        .expect("ARN")
+    support::seed::create_secret(&client, name, "never-synced").await
 }
 
 fn statuses(emu: &Emulator) -> Vec<String> {
