@@ -502,6 +502,30 @@ async fn without_list_regions_each_account_reports_its_discovery_failure() {
     assert_eq!(account_ids(&pages).len(), 3);
 }
 
+/// The binary with `args`, reading the organization through `proxy` with nothing else from
+/// the environment (one attempt per AWS call, to keep refusals quick).
+fn organization_command(
+    proxy: &AwsProxy,
+    home: &std::path::Path,
+    args: &[&str],
+) -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_port-aws-sync"));
+    command
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", home)
+        .env("AWS_ENDPOINT_URL", proxy.endpoint())
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_REGIONS", REGIONS.join(","))
+        .env("ACCOUNT_STRATEGY", "organization")
+        .env("AWS_MAX_ATTEMPTS", "1");
+    command
+}
+
 /// The whole command, `resync --dry-run`, on an organisation whose first member refuses
 /// the read role: the others' entities are printed with relations to their own
 /// accounts, the refused account is named on stderr, and the exit code is 1.
@@ -516,20 +540,7 @@ async fn dry_run_over_an_organization_reports_the_refused_account_and_exits_1() 
             .then(|| sts_access_denied("not authorized to perform: sts:AssumeRole"))
     });
     let home = tempfile::tempdir().expect("empty HOME");
-    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_port-aws-sync"));
-    command
-        .args(["resync", "--dry-run"])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", home.path())
-        .env("AWS_ENDPOINT_URL", proxy.endpoint())
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_REGIONS", REGIONS.join(","))
-        .env("ACCOUNT_STRATEGY", "organization")
-        .env("AWS_MAX_ATTEMPTS", "1");
+    let mut command = organization_command(&proxy, home.path(), &["resync", "--dry-run"]);
     let output = tokio::task::spawn_blocking(move || command.output())
         .await
         .expect("join")
@@ -601,20 +612,8 @@ async fn a_refused_member_role_keeps_that_accounts_entities_and_the_others_lose_
         .start()
         .await;
     let home = tempfile::tempdir().expect("empty HOME");
-    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_port-aws-sync"));
+    let mut command = organization_command(&proxy, home.path(), &["resync"]);
     command
-        .arg("resync")
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", home.path())
-        .env("AWS_ENDPOINT_URL", proxy.endpoint())
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_REGIONS", REGIONS.join(","))
-        .env("ACCOUNT_STRATEGY", "organization")
-        .env("AWS_MAX_ATTEMPTS", "1")
         .env("PORT_BASE_URL", emu.base_url())
         .env("PORT_CLIENT_ID", emu.client_id())
         .env("PORT_CLIENT_SECRET", emu.client_secret());

@@ -930,69 +930,25 @@ fn emulator_holding(stale: &[Seeded]) -> EmulatorBuilder {
     })
 }
 
-#[tokio::test]
-async fn an_item_that_fails_to_map_keeps_its_scopes_stale_entities_and_other_scopes_lose_theirs() {
-    let moto = Moto::start();
-    let mapped = [
-        caller_account(),
-        create_secret(&moto, "us-east-1", "fine-east", &[]).await,
-        create_secret(&moto, "eu-west-1", "fine-west", &[]).await,
-    ];
-    create_secret(&moto, "eu-west-1", "cannot-map", &[]).await;
-    let [gone_east, gone_west] = stale_secret_per_region();
-    let dir = tempfile::tempdir().expect("temporary directory");
-    let mapping = fixtures::edited_mapping(dir.path(), |m| {
-        m.replace(
-            "          identifier: .ARN\n",
-            "          identifier: 'if .Name == \"cannot-map\" then error(\"no\") else .ARN end'\n",
-        )
-    });
-    let emu = emulator_holding(&[gone_east, gone_west.clone()])
-        .start()
-        .await;
-
-    let run = resync(
-        &emu,
-        cli_env(&moto.env("us-east-1"), &emu),
-        &["--mapping", mapping.to_str().expect("UTF-8 path")],
-    )
-    .await;
-
-    run.assert_exit(1);
-    assert_eq!(
-        catalog(&emu),
-        expected(mapped.iter().chain([&gone_west])),
-        "us-east-1's stale secret deleted; eu-west-1, where an item failed, keeps its own"
-    );
-    assert_eq!(
-        run.deletion_line(),
-        format!(
-            "  stale deletion: ran (1 stale entit(ies) held back: AWS::SecretsManager::Secret in \
-             {ACCOUNT_ID} eu-west-1: 1 item(s) not mapped)"
-        ),
-        "{}",
-        run.stderr
-    );
-}
-
-#[tokio::test]
-async fn a_write_port_refuses_keeps_its_scopes_stale_entities_and_other_scopes_lose_theirs() {
+/// One secret in eu-west-1 named `troubled` goes wrong as `mapping_line` makes it (the shipped
+/// mapping's line `line` replaced): eu-west-1 keeps its stale secret, held back for `why`, while
+/// us-east-1 loses its own; the fine secrets of both regions are written; exit 1.
+async fn a_troubled_item_keeps_its_scopes_stale_secret(
+    troubled: &str,
+    line: &str,
+    mapping_line: &str,
+    why: &str,
+) {
     let moto = Moto::start();
     let written = [
         caller_account(),
         create_secret(&moto, "us-east-1", "fine-east", &[]).await,
         create_secret(&moto, "eu-west-1", "fine-west", &[]).await,
     ];
-    create_secret(&moto, "eu-west-1", "refused", &[]).await;
+    create_secret(&moto, "eu-west-1", troubled, &[]).await;
     let [gone_east, gone_west] = stale_secret_per_region();
     let dir = tempfile::tempdir().expect("temporary directory");
-    // The blueprint declares `description` a string: Port refuses a number.
-    let mapping = fixtures::edited_mapping(dir.path(), |m| {
-        m.replace(
-            "            description: .Description\n",
-            "            description: 'if .Name == \"refused\" then 42 else .Description end'\n",
-        )
-    });
+    let mapping = fixtures::edited_mapping(dir.path(), |m| m.replace(line, mapping_line));
     let emu = emulator_holding(&[gone_east, gone_west.clone()])
         .start()
         .await;
@@ -1008,17 +964,40 @@ async fn a_write_port_refuses_keeps_its_scopes_stale_entities_and_other_scopes_l
     assert_eq!(
         catalog(&emu),
         expected(written.iter().chain([&gone_west])),
-        "us-east-1's stale secret deleted; eu-west-1, where Port refused a write, keeps its own"
+        "us-east-1's stale secret deleted; eu-west-1 keeps its own"
     );
     assert_eq!(
         run.deletion_line(),
         format!(
             "  stale deletion: ran (1 stale entit(ies) held back: AWS::SecretsManager::Secret in \
-             {ACCOUNT_ID} eu-west-1: 1 write(s) refused)"
+             {ACCOUNT_ID} eu-west-1: {why})"
         ),
         "{}",
         run.stderr
     );
+}
+
+#[tokio::test]
+async fn an_item_that_fails_to_map_keeps_its_scopes_stale_entities_and_other_scopes_lose_theirs() {
+    a_troubled_item_keeps_its_scopes_stale_secret(
+        "cannot-map",
+        "          identifier: .ARN\n",
+        "          identifier: 'if .Name == \"cannot-map\" then error(\"no\") else .ARN end'\n",
+        "1 item(s) not mapped",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_write_port_refuses_keeps_its_scopes_stale_entities_and_other_scopes_lose_theirs() {
+    // The blueprint declares `description` a string: Port refuses a number.
+    a_troubled_item_keeps_its_scopes_stale_secret(
+        "refused",
+        "            description: .Description\n",
+        "            description: 'if .Name == \"refused\" then 42 else .Description end'\n",
+        "1 write(s) refused",
+    )
+    .await;
 }
 
 #[tokio::test]
