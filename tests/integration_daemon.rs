@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use port_emulator::{Emulator, Faults, paths};
 use serde_json::{Value, json};
+use support::fixtures;
 use support::moto::Moto;
 use support::service::{self, Service};
 
@@ -17,24 +18,6 @@ const MANIFEST_DIR: &str = env!("CARGO_MANIFEST_DIR");
 const ID: &str = "aws-sync";
 const REGION: &str = "us-east-1";
 const POLL_SECONDS: &str = "1";
-
-fn file_mapping() -> Value {
-    let text = std::fs::read_to_string(Path::new(MANIFEST_DIR).join("mapping/port-app-config.yml"))
-        .expect("shipped mapping");
-    serde_saphyr::from_str(&text).expect("YAML")
-}
-
-fn secret_mapping_with(field: &str, expression: &str) -> Value {
-    let mut mapping = file_mapping();
-    let secret = mapping["resources"]
-        .as_array_mut()
-        .unwrap()
-        .iter_mut()
-        .find(|r| r["kind"] == json!("AWS::SecretsManager::Secret"))
-        .unwrap();
-    secret["port"]["entity"]["mappings"][field] = json!(expression);
-    mapping
-}
 
 async fn emulator() -> Emulator {
     Emulator::builder()
@@ -112,8 +95,11 @@ async fn a_mapping_change_in_port_is_applied_by_the_next_poll() {
     );
 
     let changed_at = Instant::now();
-    emu.set_integration_config(ID, secret_mapping_with("title", ".Name + \" (edited)\""))
-        .unwrap();
+    emu.set_integration_config(
+        ID,
+        fixtures::secret_mapping_with("title", ".Name + \" (edited)\""),
+    )
+    .unwrap();
     daemon
         .wait_for("the changed title in Port", || async {
             emu.entity("awsSecret", &arn).unwrap().title.as_deref() == Some("db-password (edited)")
@@ -218,8 +204,11 @@ async fn requests_during_a_resync_queue_exactly_one_more() {
         .wait_for("a running resync", || async { statuses(&emu).len() == 3 })
         .await;
     // A Save & Resync and two more clicks while it runs.
-    emu.save_and_resync(ID, secret_mapping_with("title", ".Name + \" (v2)\""))
-        .unwrap();
+    emu.save_and_resync(
+        ID,
+        fixtures::secret_mapping_with("title", ".Name + \" (v2)\""),
+    )
+    .unwrap();
     tokio::time::sleep(Duration::from_millis(1500)).await;
     emu.request_resync(ID);
     tokio::time::sleep(Duration::from_millis(1500)).await;
@@ -250,7 +239,7 @@ async fn a_bad_mapping_in_port_fails_that_resync_and_the_fix_is_picked_up() {
     let daemon = daemon(&moto, &emu, &[]);
     wait_for_states(&daemon, &emu, 2).await;
 
-    emu.save_and_resync(ID, secret_mapping_with("title", ".Name | ("))
+    emu.save_and_resync(ID, fixtures::secret_mapping_with("title", ".Name | ("))
         .unwrap();
     wait_for_states(&daemon, &emu, 4).await;
     assert_eq!(statuses(&emu)[3], "failed");
@@ -266,7 +255,7 @@ async fn a_bad_mapping_in_port_fails_that_resync_and_the_fix_is_picked_up() {
         "nothing written with the bad mapping"
     );
 
-    emu.save_and_resync(ID, secret_mapping_with("title", ".Name + \"!\""))
+    emu.save_and_resync(ID, fixtures::secret_mapping_with("title", ".Name + \"!\""))
         .unwrap();
     wait_for_states(&daemon, &emu, 6).await;
     assert_eq!(statuses(&emu)[5], "completed");
@@ -349,7 +338,7 @@ async fn once_exits_2_for_a_bad_mapping_in_port() {
         .blueprints_dir(Path::new(MANIFEST_DIR).join("blueprints"))
         .integration(json!({"installationId": ID, "installationAppType": "aws",
             "version": env!("CARGO_PKG_VERSION"),
-            "config": secret_mapping_with("title", ".Name | (")}))
+            "config": fixtures::secret_mapping_with("title", ".Name | (")}))
         .start()
         .await;
     let daemon = daemon(&moto, &emu, &[("EVENT_LISTENER_TYPE", "ONCE")]);

@@ -9,6 +9,7 @@ use std::process::Command;
 
 use port_emulator::{Emulator, EmulatorBuilder, RequestRecord, paths};
 use serde_json::{Value, json};
+use support::fixtures;
 use support::moto::Moto;
 
 const MANIFEST_DIR: &str = env!("CARGO_MANIFEST_DIR");
@@ -21,25 +22,6 @@ const OUR_DATASOURCE: &str = concat!(
 /// Ocean's AWS integration installed under the same identifier.
 const OCEAN_AWS_DATASOURCE: &str = "port-ocean/aws/0.2.90/aws-sync/exporter";
 const REGION: &str = "us-east-1";
-
-/// The shipped mapping file as JSON, as written.
-fn file_mapping() -> Value {
-    let text = std::fs::read_to_string(Path::new(MANIFEST_DIR).join("mapping/port-app-config.yml"))
-        .expect("shipped mapping");
-    serde_saphyr::from_str(&text).expect("the shipped mapping is YAML")
-}
-
-/// The shipped mapping with the secret resource's `field` mapped by `expression`.
-fn secret_mapping_with(field: &str, expression: &str) -> Value {
-    let mut mapping = file_mapping();
-    let resources = mapping["resources"].as_array_mut().unwrap();
-    let secret = resources
-        .iter_mut()
-        .find(|r| r["kind"] == json!("AWS::SecretsManager::Secret"))
-        .expect("a secret resource");
-    secret["port"]["entity"]["mappings"][field] = json!(expression);
-    mapping
-}
 
 fn emulator() -> EmulatorBuilder {
     Emulator::builder().blueprints_dir(Path::new(MANIFEST_DIR).join("blueprints"))
@@ -163,7 +145,11 @@ async fn first_start_registers_with_the_file_mapping_and_the_second_changes_noth
     assert_eq!(record["installationAppType"], json!("aws"));
     assert_eq!(record["version"], json!(env!("CARGO_PKG_VERSION")));
     assert_eq!(record["changelogDestination"], json!({}));
-    assert_eq!(record["config"], file_mapping(), "the file as written");
+    assert_eq!(
+        record["config"],
+        fixtures::shipped_mapping_json(),
+        "the file as written"
+    );
     assert_eq!(first.count("POST", paths::INTEGRATIONS), 1);
     assert!(emu.entity("awsSecret", &arn).is_some());
     assert!(
@@ -217,7 +203,10 @@ async fn first_start_registers_with_the_file_mapping_and_the_second_changes_noth
     assert_eq!(second.count("POST", paths::INTEGRATIONS), 0);
     assert_eq!(second.count("PATCH", paths::INTEGRATION), 0);
     assert_eq!(second.count("PATCH", paths::INTEGRATION_CONFIG), 0);
-    assert_eq!(emu.integration(ID).unwrap()["config"], file_mapping());
+    assert_eq!(
+        emu.integration(ID).unwrap()["config"],
+        fixtures::shipped_mapping_json()
+    );
     assert_eq!(
         statuses(&emu),
         ["running", "completed", "running", "completed"]
@@ -234,7 +223,7 @@ async fn first_start_registers_with_the_file_mapping_and_the_second_changes_noth
 async fn an_ocean_aws_integration_is_taken_over_and_its_mapping_used() {
     let moto = Moto::start();
     let arn = create_secret(&moto, "api-key").await;
-    let mut ocean_mapping = secret_mapping_with("title", ".Name + \" (from Port)\"");
+    let mut ocean_mapping = fixtures::secret_mapping_with("title", ".Name + \" (from Port)\"");
     // The only entity in Port is stale: deleting all of it must be allowed.
     ocean_mapping["entityDeletionThreshold"] = json!(1);
     let emu = emulator()
@@ -276,7 +265,7 @@ async fn an_ocean_aws_integration_is_taken_over_and_its_mapping_used() {
 async fn a_jq_error_in_ports_mapping_fails_before_writing_and_a_fix_recovers() {
     let moto = Moto::start();
     let arn = create_secret(&moto, "db-password").await;
-    let broken = secret_mapping_with("identifier", ".ARN | (");
+    let broken = fixtures::secret_mapping_with("identifier", ".ARN | (");
     let emu = emulator()
         .integration(json!({"installationId": ID, "installationAppType": "aws",
             "version": env!("CARGO_PKG_VERSION"), "config": broken}))
@@ -305,7 +294,7 @@ async fn a_jq_error_in_ports_mapping_fails_before_writing_and_a_fix_recovers() {
     assert_eq!(statuses(&emu), ["running", "failed"]);
     assert!(emu.resync_states(ID)[1]["lastResyncEnd"].is_string());
 
-    let mut fixed_mapping = file_mapping();
+    let mut fixed_mapping = fixtures::shipped_mapping_json();
     fixed_mapping["entityDeletionThreshold"] = json!(1);
     emu.save_and_resync(ID, fixed_mapping).unwrap();
     let fixed = resync(&emu, &moto, &[]).await;
@@ -340,7 +329,7 @@ async fn an_emptied_mapping_in_port_deletes_nothing() {
 async fn file_source_pushes_the_file_mapping_and_uses_it() {
     let moto = Moto::start();
     let arn = create_secret(&moto, "db-password").await;
-    let users = secret_mapping_with("title", ".Name + \" (edited in Port)\"");
+    let users = fixtures::secret_mapping_with("title", ".Name + \" (edited in Port)\"");
     let emu = emulator()
         .integration(json!({"installationId": ID, "installationAppType": "aws",
             "version": env!("CARGO_PKG_VERSION"), "config": users}))
@@ -350,7 +339,10 @@ async fn file_source_pushes_the_file_mapping_and_uses_it() {
     let run = resync(&emu, &moto, &[("MAPPING_SOURCE", "file")]).await;
 
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert_eq!(emu.integration(ID).unwrap()["config"], file_mapping());
+    assert_eq!(
+        emu.integration(ID).unwrap()["config"],
+        fixtures::shipped_mapping_json()
+    );
     assert_eq!(run.count("PATCH", paths::INTEGRATION_CONFIG), 1);
     let secret = emu.entity("awsSecret", &arn).unwrap();
     assert_eq!(secret.title.as_deref(), Some("db-password"));
@@ -378,7 +370,7 @@ async fn offline_commands_use_ports_mapping_with_mapping_from_port() {
     let emu = emulator()
         .integration(json!({"installationId": ID, "installationAppType": "aws",
             "version": env!("CARGO_PKG_VERSION"),
-            "config": secret_mapping_with("title", ".Name + \" (from Port)\"")}))
+            "config": fixtures::secret_mapping_with("title", ".Name + \" (from Port)\"")}))
         .start()
         .await;
 
@@ -408,7 +400,7 @@ async fn offline_commands_use_ports_mapping_with_mapping_from_port() {
         "without the flag the file is used"
     );
 
-    emu.set_integration_config(ID, secret_mapping_with("identifier", ".ARN | ("))
+    emu.set_integration_config(ID, fixtures::secret_mapping_with("identifier", ".ARN | ("))
         .unwrap();
     let invalid = command(&emu, &moto, &["validate", "--mapping-from-port"], &[]).await;
     assert_eq!(invalid.code, 2, "{}", invalid.stderr);
@@ -465,7 +457,7 @@ async fn each_resyncs_outcome_is_posted_to_the_log_ingest_url() {
     );
     assert!(!messages.join("\n").contains("never-synced"));
 
-    emu.set_integration_config(ID, secret_mapping_with("title", ".Name | ("))
+    emu.set_integration_config(ID, fixtures::secret_mapping_with("title", ".Name | ("))
         .unwrap();
     let failed = resync(&emu, &moto, &[]).await;
     assert_eq!(failed.code, 2, "{}", failed.stderr);

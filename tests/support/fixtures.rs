@@ -51,3 +51,21 @@ pub fn mapping_with(dir: &Path, from: &str, to: &str) -> PathBuf {
         shipped.replacen(from, to, 1)
     })
 }
+
+/// The shipped mapping as JSON, as written (what registration stores in Port).
+pub fn shipped_mapping_json() -> serde_json::Value {
+    serde_saphyr::from_str(&shipped_mapping()).expect("the shipped mapping is YAML")
+}
+
+/// The shipped mapping as JSON with the secret resource's `field` mapped by `expression`.
+pub fn secret_mapping_with(field: &str, expression: &str) -> serde_json::Value {
+    let mut mapping = shipped_mapping_json();
+    let secret = mapping["resources"]
+        .as_array_mut()
+        .expect("resources")
+        .iter_mut()
+        .find(|r| r["kind"] == serde_json::json!("AWS::SecretsManager::Secret"))
+        .expect("a secret resource");
+    secret["port"]["entity"]["mappings"][field] = serde_json::json!(expression);
+    mapping
+}
