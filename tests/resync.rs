@@ -1227,3 +1227,150 @@ async fn an_ocean_style_mapping_is_synced_as_ocean_maps_it() {
         "{warning}"
     );
 }
+
+/// `n` secrets of ours in Port in eu-west-1 that AWS no longer lists.
+fn stale_secrets_in_west(n: usize) -> Vec<Seeded> {
+    (0..n)
+        .map(|i| {
+            entity(
+                "awsSecret",
+                &format!("arn:aws:secretsmanager:eu-west-1:{ACCOUNT_ID}:secret:old-{i:02}-AbCdEf"),
+                &format!("old-{i:02}"),
+                json!({"region": "eu-west-1"}),
+                json!({"account": ACCOUNT_ID}),
+            )
+        })
+        .collect()
+}
+
+/// The empty-read guard's memory the integration record holds (`spec.portAwsSync`).
+fn remembered_empty_reads(emu: &Emulator) -> Value {
+    let record = emu.integration("aws-sync").expect("registered");
+    record["spec"]["portAwsSync"]["emptyReads"].clone()
+}
+
+#[tokio::test]
+async fn a_scope_going_from_50_entities_to_none_is_held_once_and_deleted_by_the_confirming_run() {
+    let moto = Moto::start();
+    let written = [
+        caller_account(),
+        create_secret(&moto, "us-east-1", "kept", &[]).await,
+    ];
+    // eu-west-1 lists no secret at all; Port holds 50 of ours there.
+    let gone = stale_secrets_in_west(50);
+    let emu = emulator_holding(&gone).start().await;
+    let dir = tempfile::tempdir().expect("temporary directory");
+    // 50 of 52 is above Ocean's default threshold: the guard, not the threshold, is tested.
+    let mapping =
+        fixtures::edited_mapping(dir.path(), |m| format!("entityDeletionThreshold: 1\n{m}"));
+    let args = ["--mapping", mapping.to_str().expect("UTF-8 path")];
+    let env = cli_env(&moto.env("us-east-1"), &emu);
+
+    let first = resync(&emu, env.clone(), &args).await;
+
+    // Held back is not a failure.
+    first.assert_exit(0);
+    assert_eq!(
+        catalog(&emu),
+        expected(written.iter().chain(&gone)),
+        "nothing deleted on the first empty read"
+    );
+    assert_eq!(first.count("POST", paths::ENTITIES_BULK_DELETE), 0);
+    assert_eq!(
+        first.deletion_line(),
+        format!(
+            "  stale deletion: ran (50 stale entit(ies) held back: AWS::SecretsManager::Secret in \
+             {ACCOUNT_ID} eu-west-1 listed no item while Port holds 50 of its entities \
+             (EMPTY_SCOPE_GUARD_MIN); deleted when the next resync lists it empty again)"
+        )
+    );
+    let memory = remembered_empty_reads(&emu);
+    assert_eq!(
+        memory["scopes"],
+        json!([{"kind": "AWS::SecretsManager::Secret", "account": ACCOUNT_ID,
+                "region": "eu-west-1", "inPort": 50}]),
+        "{memory}"
+    );
+    assert_eq!(
+        first.count("PATCH", paths::INTEGRATION),
+        1,
+        "one write keeps the memory"
+    );
+
+    let second = resync(&emu, env.clone(), &args).await;
+
+    second.assert_exit(0);
+    assert_eq!(
+        catalog(&emu),
+        expected(&written),
+        "the confirming run deletes the 50"
+    );
+    assert_eq!(second.counts("awsSecret")[6], 50);
+    assert!(
+        second.stderr.contains(&format!(
+            "deleted 50 awsSecret of AWS::SecretsManager::Secret in {ACCOUNT_ID} eu-west-1"
+        )),
+        "{}",
+        second.stderr
+    );
+    assert_eq!(remembered_empty_reads(&emu), Value::Null, "memory cleared");
+
+    // Steady state: nothing read empty, nothing stored, no request for the guard.
+    let third = resync(&emu, env, &args).await;
+    third.assert_exit(0);
+    assert_eq!(third.count("PATCH", paths::INTEGRATION), 0);
+}
+
+#[tokio::test]
+async fn an_empty_read_is_held_again_when_ports_memory_is_not_from_the_last_resync() {
+    let moto = Moto::start();
+    create_secret(&moto, "us-east-1", "kept", &[]).await;
+    let gone = stale_secrets_in_west(20);
+    let emu = emulator_holding(&gone).start().await;
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let mapping =
+        fixtures::edited_mapping(dir.path(), |m| format!("entityDeletionThreshold: 1\n{m}"));
+    let args = ["--mapping", mapping.to_str().expect("UTF-8 path")];
+    let env = cli_env(&moto.env("us-east-1"), &emu);
+    resync(&emu, env.clone(), &args).await.assert_exit(0);
+    // A later run that could not store its own memory: Port's is one resync old.
+    let state = json!({"status": "running", "lastResyncStart": "2099-01-01T00:00:00Z",
+                       "lastResyncEnd": null});
+    let http = reqwest::Client::new();
+    let token: Value = http
+        .post(format!("{}/v1/auth/access_token", emu.base_url()))
+        .json(&json!({"clientId": emu.client_id(), "clientSecret": emu.client_secret()}))
+        .send()
+        .await
+        .expect("token")
+        .json()
+        .await
+        .expect("token body");
+    let update = http
+        .patch(format!(
+            "{}/v1/integration/aws-sync/resync-state",
+            emu.base_url()
+        ))
+        .bearer_auth(token["accessToken"].as_str().expect("accessToken"))
+        .json(&state)
+        .send()
+        .await
+        .expect("PATCH resync-state");
+    assert!(update.status().is_success(), "{}", update.status());
+
+    let run = resync(&emu, env, &args).await;
+
+    run.assert_exit(0);
+    assert_eq!(
+        run.count("POST", paths::ENTITIES_BULK_DELETE),
+        0,
+        "held again"
+    );
+    assert_eq!(emu.entities("awsSecret").len(), 21);
+    assert!(
+        run.deletion_line()
+            .contains("20 stale entit(ies) held back"),
+        "{}",
+        run.stderr
+    );
+}

@@ -14,6 +14,7 @@ use crate::config::{self, Env, Layer, SettingError};
 use crate::events::settings::{self as live_events, LiveEventsSettings};
 use crate::integration::{self, IntegrationSettings};
 use crate::port::{PortConfig, Secret};
+use crate::sync::empty_reads::DeletionSettings;
 
 pub const DEFAULT_LISTEN_ADDR: &str = "0.0.0.0:8000";
 pub const DEFAULT_SHUTDOWN_GRACE_SECONDS: u64 = 25;
@@ -73,6 +74,7 @@ pub fn file_settings() -> Vec<&'static str> {
         webhook::NAMES,
         integration::settings::FILE_SETTINGS,
         live_events::SETTINGS,
+        DeletionSettings::SETTINGS,
     ]
     .concat()
 }
@@ -139,6 +141,8 @@ pub struct DaemonSettings {
     pub integration: IntegrationSettings,
     /// Live events (LIVE_EVENTS_QUEUE_URL, LIVE_EVENTS_API_KEY); `None` when off.
     pub live_events: Option<LiveEventsSettings>,
+    /// Stale deletion's own settings (EMPTY_SCOPE_GUARD_MIN).
+    pub deletion: DeletionSettings,
 }
 
 impl DaemonSettings {
@@ -186,7 +190,9 @@ impl DaemonSettings {
         let webhook = WebhookSettings::from_env(env, &port.client_secret, false)?;
         let bootstrap_blueprints = bootstrap_blueprints(env)?;
         let aws = AwsSettings::from_settings(env)?;
+        let deletion = DeletionSettings::from_settings(env)?;
         Ok(DaemonSettings {
+            deletion,
             mapping: env
                 .get(&[MAPPING_FILE])
                 .unwrap_or_else(|| DEFAULT_MAPPING_FILE.to_owned())

@@ -1,6 +1,7 @@
 //! What one resync reads: from the account strategy, the accounts to read (and with
 //! which credentials) and where the account entities come from.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use aws_sdk_organizations::types::Account;
@@ -43,6 +44,10 @@ enum AccountListing {
 pub(super) struct Plan {
     pub targets: Vec<Arc<Target>>,
     listing: AccountListing,
+    /// Organization strategy: every account the (complete) ListAccounts returned, before
+    /// ACCOUNT_IDS / EXCLUDE_ACCOUNT_IDS; what tells an account that left the organization
+    /// from one left out by configuration.
+    pub organization: Option<BTreeSet<String>>,
 }
 
 /// A failure that leaves nothing to read (the caller or the organisation unknown).
@@ -87,6 +92,7 @@ impl Planner<'_> {
                 account: Box::new(self.caller_context(&caller)),
                 caller,
             },
+            organization: None,
         }
     }
 
@@ -109,6 +115,7 @@ impl Planner<'_> {
             listing: AccountListing::Targets {
                 partition: caller.partition().to_owned(),
             },
+            organization: None,
         }
     }
 
@@ -132,6 +139,10 @@ impl Planner<'_> {
                     None => failure.within("listing the organization's accounts"),
                 },
             })?;
+        let organization: BTreeSet<String> = listed
+            .iter()
+            .filter_map(|account| account.id().map(str::to_owned))
+            .collect();
         let accounts: Vec<_> = listed
             .into_iter()
             .filter(|account| {
@@ -162,6 +173,7 @@ impl Planner<'_> {
                 listed_by: Box::new(listed_by),
                 accounts,
             },
+            organization: Some(organization),
         })
     }
 

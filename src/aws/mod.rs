@@ -36,7 +36,7 @@ pub use sdk_setup::CREDENTIALS_CHECK_TIMEOUT;
 pub use settings::{
     AccountStrategy, AwsSettings, account_of_role_arn, parse_region_list, role_arn,
 };
-pub use sources::{AwsSources, RegionFilter, every_region};
+pub use sources::{AwsSources, Organization, RegionFilter, every_region};
 
 /// Kinds we sync; as_str() gives the Ocean kind name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

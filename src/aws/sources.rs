@@ -23,6 +23,9 @@ use super::{Kind, Page};
 /// `selector.regionPolicy`). The sources know nothing of the mapping.
 pub type RegionFilter = Arc<dyn Fn(&str) -> bool + Send + Sync>;
 
+/// Where [`AwsSources::fetch_kinds_noting`] leaves the organization's accounts.
+pub type Organization = Arc<std::sync::OnceLock<std::collections::BTreeSet<String>>>;
+
 /// A filter letting every region through.
 pub fn every_region() -> RegionFilter {
     Arc::new(|_| true)
@@ -131,13 +134,29 @@ impl AwsSources {
         &self,
         kinds: Vec<(Kind, RegionFilter)>,
     ) -> BoxStream<'_, Result<Page, ScopeError>> {
+        self.fetch_kinds_noting(kinds, Arc::default())
+    }
+
+    /// [`Self::fetch_kinds`], setting `organization` to the accounts of the organization when
+    /// a complete ListAccounts was made (organization strategy), before ACCOUNT_IDS and
+    /// EXCLUDE_ACCOUNT_IDS; left unset otherwise. Set before the first page.
+    pub fn fetch_kinds_noting(
+        &self,
+        kinds: Vec<(Kind, RegionFilter)>,
+        organization: Organization,
+    ) -> BoxStream<'_, Result<Page, ScopeError>> {
         let fanout = Fanout {
             settings: &self.settings,
             regions: &self.regions,
         };
         stream::once(async move {
             match self.plan().await {
-                Ok(plan) => fanout.plan_pages(plan, kinds),
+                Ok(mut plan) => {
+                    if let Some(members) = plan.organization.take() {
+                        let _ = organization.set(members);
+                    }
+                    fanout.plan_pages(plan, kinds)
+                }
                 Err(error) => fanout.fail_every_scope(&kinds, error),
             }
         })

@@ -12,6 +12,7 @@ use crate::aws::{AwsSources, Kind};
 use crate::integration::{Ended, IntegrationSettings, PortIntegration, StartError};
 use crate::port::PortClient;
 use crate::sync::Resync;
+use crate::sync::empty_reads::DeletionSettings;
 
 /// Everything the one-shot resync needs, loaded and checked.
 pub struct OneShot<'a> {
@@ -21,6 +22,7 @@ pub struct OneShot<'a> {
     pub sources: AwsSources,
     pub bootstrap_blueprints: bool,
     pub settings: IntegrationSettings,
+    pub deletion: DeletionSettings,
 }
 
 impl OneShot<'_> {
@@ -36,6 +38,9 @@ impl OneShot<'_> {
                 Err(e) => return Err(CommandError::Integration(e)),
             };
         let report = integration.state_report(jiff::Timestamp::now());
+        // Read from the record as registration found it, before this resync reports its start:
+        // the only memory a CronJob's runs share (see `integration::empty_reads`).
+        let empty_before = integration.empty_reads_in_port();
         integration.report_state(&report.running()).await;
         let file_mapping = Arc::new(self.loaded.mapping);
         let chosen = integration
@@ -69,6 +74,8 @@ impl OneShot<'_> {
             sources: &self.sources,
             port: &self.port,
             bootstrap_blueprints: self.bootstrap_blueprints,
+            deletion: self.deletion,
+            empty_before: &empty_before,
         };
         let outcome = resync.run_until(&cancel).await;
         signal.abort();
@@ -82,6 +89,9 @@ impl OneShot<'_> {
                 } else {
                     (Exit::Failures, Ended::WithErrors)
                 };
+                integration
+                    .store_empty_reads(&resynced.empty_reads, report.started)
+                    .await;
                 integration
                     .report_metrics(&resynced, &mapping, ended, report.started)
                     .await;

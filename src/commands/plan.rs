@@ -2,8 +2,9 @@
 //! `terraform plan -detailed-exitcode`: 0 no changes, 2 changes, 1 any error (configuration
 //! errors included; `dispatch` maps them), also when AWS was read incompletely.
 //!
-//! Port is only asked for a token and the entity searches: no blueprint is created, the
-//! integration is not registered, no state is reported.
+//! Port is only asked for a token, the entity searches and the integration's record (read, for
+//! the empty-read guard's memory, as the following resync would): no blueprint is created,
+//! the integration is not registered, no state is reported.
 
 use std::io::Write;
 
@@ -11,21 +12,27 @@ use super::{CommandError, Exit};
 use crate::app::{SetupError, load_files};
 use crate::cli::{ConfigFiles, PlanArgs, PlanOutput};
 use crate::config::Env;
+use crate::integration::{self, empty_reads::Memory};
 use crate::port::{PortClient, PortConfig};
 use crate::sync::Resync;
+use crate::sync::empty_reads::{DeletionSettings, EmptyReads};
 
 pub async fn run(files: &ConfigFiles, args: &PlanArgs) -> Result<Exit, CommandError> {
     let loaded = load_files(files.mapping(), files.blueprints())?;
     let env = Env::process();
     let port_config = PortConfig::from_settings(&env).map_err(SetupError::from)?;
+    let deletion = DeletionSettings::from_settings(&env).map_err(SetupError::from)?;
     let port = PortClient::new(port_config).map_err(SetupError::PortClient)?;
     let sources = super::aws_sources().await?;
+    let empty_before = empty_reads_in_port(&port).await;
     let resync = Resync {
         mapping: &loaded.mapping,
         blueprints: &loaded.blueprints,
         sources: &sources,
         port: &port,
         bootstrap_blueprints: false,
+        deletion,
+        empty_before: &empty_before,
     };
     let preview = resync.preview().await.map_err(CommandError::Resync)?;
     let printed = match args.output {
@@ -57,4 +64,24 @@ pub async fn run(files: &ConfigFiles, args: &PlanArgs) -> Result<Exit, CommandEr
     } else {
         Exit::Success
     })
+}
+
+/// The empty reads the following resync would confirm, as Port remembers them; none when the
+/// record cannot be read (not registered yet, no permission): every empty read is then shown
+/// held back, which is what a resync without that memory does.
+async fn empty_reads_in_port(port: &PortClient) -> EmptyReads {
+    match port.get_integration().await {
+        Ok(Some(record)) => {
+            let memory = integration::empty_reads::from_record(&record);
+            if !matches!(memory, Memory::Remembered(_) | Memory::Missing) {
+                tracing::warn!("{memory}");
+            }
+            memory.empty_reads()
+        }
+        Ok(None) => EmptyReads::default(),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read the integration's record in Port; every empty read is shown held back");
+            EmptyReads::default()
+        }
+    }
 }

@@ -9,6 +9,7 @@ use crate::cli::ConfigFiles;
 use crate::config::Env;
 use crate::integration::IntegrationSettings;
 use crate::port::{PortClient, PortConfig};
+use crate::sync::empty_reads::DeletionSettings;
 
 pub async fn run(files: &ConfigFiles) -> Result<Exit, CommandError> {
     let loaded = load_files(files.mapping(), files.blueprints())?;
@@ -18,6 +19,7 @@ pub async fn run(files: &ConfigFiles) -> Result<Exit, CommandError> {
     let port = PortClient::new(port_config).map_err(SetupError::PortClient)?;
     let sources = super::aws_sources().await?;
     let settings = IntegrationSettings::from_env(&env).map_err(SetupError::from)?;
+    let deletion = DeletionSettings::from_settings(&env).map_err(SetupError::from)?;
     OneShot {
         loaded,
         mapping_file: files.mapping(),
@@ -25,6 +27,7 @@ pub async fn run(files: &ConfigFiles) -> Result<Exit, CommandError> {
         sources,
         bootstrap_blueprints: bootstrap,
         settings,
+        deletion,
     }
     .run()
     .await

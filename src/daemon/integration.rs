@@ -91,6 +91,9 @@ pub async fn resync_ended(
         let ended = ended(result);
         if let Ok((report, mapping)) = resynced {
             integration
+                .store_empty_reads(&report.empty_reads, state.started)
+                .await;
+            integration
                 .report_metrics(report, mapping, ended, state.started)
                 .await;
         }

@@ -70,7 +70,7 @@ mod help {
     pub const RETRIES: &str = "Port requests repeated after a retryable failure";
     pub const REAUTH: &str = "Port requests repeated with a fresh token after a 401";
     pub const TOKENS: &str = "Port access tokens obtained";
-    pub const HELD_BACK: &str = "Stale entities kept by a resync because their scope was not clean, by kind and reason (not_read, failed, unmapped_items, refused_writes, unknown_scope)";
+    pub const HELD_BACK: &str = "Stale entities kept by a resync because their scope was not clean, by kind and reason (not_read, failed, unmapped_items, refused_writes, unknown_scope, empty_read: the empty-read guard)";
     pub const POLL_FAILURES: &str = "Polls of the integration in Port (mapping and resync requests) that failed; retried at the next interval";
 }
 
@@ -204,6 +204,7 @@ impl Metrics {
                     },
                 ),
                 Held::UnknownScope => ("unknown", "unknown_scope"),
+                Held::EmptyRead { scope, .. } => (scope.kind.as_str(), "empty_read"),
             };
             self.held_back
                 .get_or_create(&vec![

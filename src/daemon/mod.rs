@@ -53,6 +53,8 @@ pub async fn run(settings: DaemonSettings) -> Result<(), ServiceError> {
         sources: started.sources,
         port: started.port,
         integration: Default::default(),
+        deletion: settings.deletion,
+        empty_reads: Default::default(),
     });
     // No resource is read before the daemon is ready nor while a resync runs: see
     // events::engine.

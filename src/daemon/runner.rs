@@ -2,7 +2,7 @@
 //! each ended.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 
 use futures::FutureExt;
@@ -15,6 +15,7 @@ use crate::blueprints::Blueprints;
 use crate::integration::PortIntegration;
 use crate::mapping::{CurrentMapping, Mapping};
 use crate::port::PortClient;
+use crate::sync::empty_reads::{DeletionSettings, EmptyReads};
 use crate::sync::{Resync, ResyncReport};
 
 /// What every resync reads, loaded once at start.
@@ -28,6 +29,29 @@ pub struct Work {
     pub port: PortClient,
     /// Set once registered in Port.
     pub integration: OnceLock<Arc<PortIntegration>>,
+    /// EMPTY_SCOPE_GUARD_MIN.
+    pub deletion: DeletionSettings,
+    /// The scopes the daemon's last resync read empty (see `sync::empty_reads`): kept here,
+    /// and in Port for a restart; `None` until a resync of this process read AWS.
+    pub empty_reads: Mutex<Option<EmptyReads>>,
+}
+
+impl Work {
+    /// The empty reads the next resync may confirm: this process's last resync's, else
+    /// Port's memory (the resync before this process started), else none.
+    fn empty_reads_before(&self) -> EmptyReads {
+        let remembered = self
+            .empty_reads
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        remembered.unwrap_or_else(|| {
+            self.integration
+                .get()
+                .map(|i| i.empty_reads_in_port())
+                .unwrap_or_default()
+        })
+    }
 }
 
 /// Runs resyncs one at a time as they are requested, until shutdown.
@@ -68,6 +92,7 @@ async fn resync_once(daemon: &Daemon, work: &Work, trigger: Trigger) {
     let registered = work.integration.get();
     let state = integration::resync_started(registered).await;
     let chosen = integration::mapping(registered, &work.mapping, &work.blueprints).await;
+    let empty_before = work.empty_reads_before();
     let outcome = match &chosen {
         Ok(mapping) => {
             let resync = Resync {
@@ -77,6 +102,8 @@ async fn resync_once(daemon: &Daemon, work: &Work, trigger: Trigger) {
                 port: &work.port,
                 // Done once at start.
                 bootstrap_blueprints: false,
+                deletion: work.deletion,
+                empty_before: &empty_before,
             };
             resync
                 .run_until(&daemon.shutdown)
@@ -97,6 +124,10 @@ async fn resync_once(daemon: &Daemon, work: &Work, trigger: Trigger) {
         (Err(e), _) => Err(e.message.as_str()),
         (Ok(_), Err(_)) => unreachable!("a resync runs only with a mapping"),
     };
+    if let Ok(report) = &outcome {
+        *work.empty_reads.lock().unwrap_or_else(|p| p.into_inner()) =
+            Some(report.empty_reads.clone());
+    }
     integration::resync_ended(registered, state, result, resynced).await;
     daemon.record(LastResync {
         trigger,

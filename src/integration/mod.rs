@@ -7,6 +7,7 @@
 //! daemon, which call into it at a few places.
 
 pub mod changes;
+pub mod empty_reads;
 pub mod from_port;
 pub mod mapping_source;
 pub mod poll;
@@ -18,7 +19,7 @@ pub mod settings;
 pub mod sync_metrics;
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
@@ -28,6 +29,7 @@ use tokio_util::sync::CancellationToken;
 use crate::blueprints::Blueprints;
 use crate::mapping::{CurrentMapping, Mapping};
 use crate::port::{IntegrationRecord, PortClient, PortError, ResyncStateUpdate};
+use crate::sync::empty_reads::EmptyReads;
 pub use changes::{ChangeDetector, Observed, Reason};
 pub use mapping_source::{MappingOrigin, PortMappingError};
 pub use queue::OneQueued;
@@ -107,6 +109,11 @@ pub struct PortIntegration {
     schedule_interval: Option<Duration>,
     poll_failures: AtomicU64,
     shared: OnceLock<SharedMapping>,
+    /// The empty-read guard's memory as the record held it at registration, before any
+    /// resync of this process reported its start.
+    port_memory: empty_reads::Memory,
+    /// Whether the record holds empty reads now (an empty answer must then clear them).
+    port_holds_empty_reads: AtomicBool,
 }
 
 /// The mapping the parts between resyncs use (action runs, live events), kept to Port's.
@@ -137,6 +144,14 @@ impl PortIntegration {
         let record = registration::register(port, &wanted)
             .await
             .map_err(port_error)?;
+        let port_memory = empty_reads::from_record(&record);
+        if matches!(
+            port_memory,
+            empty_reads::Memory::Stale { .. } | empty_reads::Memory::Unreadable
+        ) {
+            tracing::warn!("{port_memory}");
+        }
+        let port_holds_empty_reads = AtomicBool::new(empty_reads::holds_some(&record));
         let integration = PortIntegration {
             port: port.clone(),
             settings: settings.clone(),
@@ -146,6 +161,8 @@ impl PortIntegration {
             schedule_interval,
             poll_failures: AtomicU64::new(0),
             shared: OnceLock::new(),
+            port_memory,
+            port_holds_empty_reads,
         };
         integration.log_mapping_source();
         Ok(integration)
@@ -316,6 +333,35 @@ impl PortIntegration {
         let mapping = Arc::new(mapping);
         self.shared_is(&record.config, &mapping);
         Ok((mapping, origin))
+    }
+
+    /// The scopes the resync before this process's first one read empty, as Port remembers
+    /// them (see [`empty_reads`]); none when Port's memory is missing or not trusted.
+    pub fn empty_reads_in_port(&self) -> EmptyReads {
+        self.port_memory.empty_reads()
+    }
+
+    /// Stores the empty reads of the resync that started at `started` (and reported it) in
+    /// the record, for the next run; one PATCH, none when there is nothing to store or
+    /// clear. Best effort: a failure is logged, and the next run holds its empty reads again.
+    pub async fn store_empty_reads(&self, reads: &EmptyReads, started: jiff::Timestamp) {
+        if reads.is_empty() && !self.port_holds_empty_reads.load(Ordering::Relaxed) {
+            return;
+        }
+        let spec = empty_reads::spec_with(self.record().spec.as_ref(), reads, started);
+        let mut fields = serde_json::Map::new();
+        fields.insert("spec".into(), spec);
+        match self.port.patch_integration(fields).await {
+            Ok(record) => {
+                self.port_holds_empty_reads
+                    .store(!reads.is_empty(), Ordering::Relaxed);
+                *lock(&self.record) = record;
+            }
+            Err(e) => tracing::warn!(
+                error = %e,
+                "could not store the empty reads in Port; the next run holds them back again"
+            ),
+        }
     }
 
     pub fn state_report(&self, started: jiff::Timestamp) -> ResyncStateReport {

@@ -129,6 +129,7 @@ mod tests {
             config,
             updated_at: None,
             resync_state: None,
+            spec: None,
             log_ingest_url: None,
             metric_ingest_url: None,
         }

@@ -21,6 +21,8 @@ pub struct IntegrationRecord {
     pub config: Value,
     pub updated_at: Option<String>,
     pub resync_state: Option<Value>,
+    /// `spec`: free-form; this integration keeps its empty-read guard's memory there.
+    pub spec: Option<Value>,
     pub log_ingest_url: Option<String>,
     pub metric_ingest_url: Option<String>,
 }
@@ -52,9 +54,15 @@ impl IntegrationRecord {
             config: record.get("config").cloned().unwrap_or(Value::Null),
             updated_at: text("updatedAt"),
             resync_state: record.get("resyncState").filter(|s| !s.is_null()).cloned(),
+            spec: record.get("spec").filter(|s| !s.is_null()).cloned(),
             log_ingest_url: ingest("logAttributes"),
             metric_ingest_url: ingest("metricAttributes"),
         })
+    }
+
+    /// `resyncState.lastResyncStart`: when the last resync that reported its start began.
+    pub fn last_resync_start(&self) -> Option<&str> {
+        self.resync_state.as_ref()?.get("lastResyncStart")?.as_str()
     }
 
     /// A mapping was never stored (`{}` or null): the local file may seed it.

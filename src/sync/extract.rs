@@ -5,10 +5,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use futures::StreamExt;
+use futures::stream::BoxStream;
 use serde::Serialize;
 
 use super::scope::{ScopeKey, ScopeLedger};
-use crate::aws::{AwsSources, Kind, Page, RegionFilter, ScopeError};
+use crate::aws::{AwsSources, Kind, Organization, Page, RegionFilter, ScopeError};
 use crate::entity::Entity;
 use crate::mapping::config::RegionPolicy;
 use crate::mapping::{FieldError, ItemFailure, KindStats, Mapping, Outcome, Transformer};
@@ -86,7 +87,7 @@ pub async fn extract_observed(
     mut on_entity: impl FnMut(Entity),
 ) -> Extraction {
     let mut mapper = PageMapper::new(mapping, kinds);
-    let mut pages = sources.fetch_kinds(fetch_list(mapping, kinds));
+    let mut pages = mapper.fetch(sources, mapping, kinds);
     while let Some(result) = pages.next().await {
         if let Ok(page) = &result {
             on_page(page);
@@ -110,6 +111,8 @@ pub fn fetch_list(mapping: &Mapping, kinds: &[Kind]) -> Vec<(Kind, RegionFilter)
 pub struct PageMapper<'m> {
     transformer: Transformer<'m>,
     extraction: Extraction,
+    /// The organization's accounts, as the fetch learns them.
+    organization: Organization,
 }
 
 impl<'m> PageMapper<'m> {
@@ -121,7 +124,19 @@ impl<'m> PageMapper<'m> {
         PageMapper {
             transformer: Transformer::new(mapping),
             extraction,
+            organization: Organization::default(),
         }
+    }
+
+    /// The pages of `kinds` (see [`AwsSources::fetch_kinds`]), noting for [`Self::finish`]
+    /// the organization's accounts when a complete ListAccounts was made.
+    pub fn fetch<'s>(
+        &self,
+        sources: &'s AwsSources,
+        mapping: &Mapping,
+        kinds: &[Kind],
+    ) -> BoxStream<'s, Result<Page, ScopeError>> {
+        sources.fetch_kinds_noting(fetch_list(mapping, kinds), self.organization.clone())
     }
 
     /// Maps a page, handing each entity to `on_entity`, or records a scope that failed.
@@ -148,7 +163,9 @@ impl<'m> PageMapper<'m> {
         let PageMapper {
             transformer,
             mut extraction,
+            organization,
         } = self;
+        extraction.scopes.organization = organization.get().cloned();
         extraction.null_fields = transformer.null_fields();
         extraction.field_errors = transformer.field_errors().to_vec();
         for (name, stats) in transformer.into_stats() {

@@ -1,5 +1,6 @@
 //! A resync: extract and map (`extract`), then plan and apply against Port.
 
+pub mod empty_reads;
 pub mod extract;
 pub mod fingerprint;
 pub mod plan;

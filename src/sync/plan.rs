@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde_json::Value;
 
+use super::empty_reads::EmptyReads;
 use super::fingerprint::{self, MappedKeys};
 use super::scope::{ScopeKey, ScopeLedger, Unclean, scope_of_entity};
 use crate::aws::{Kind, ScopeError};
@@ -247,6 +248,10 @@ pub enum Held {
     Scope { scope: ScopeKey, why: Unclean },
     /// Its scope cannot be told from the entity and this resync was incomplete somewhere.
     UnknownScope,
+    /// The empty-read guard (see [`super::empty_reads`]): its scope was read completely and
+    /// listed nothing while Port holds `in_port` of its entities, and the previous resync did
+    /// not list it empty too. The next resync that does confirms the deletion.
+    EmptyRead { scope: ScopeKey, in_port: u64 },
 }
 
 impl std::fmt::Display for Held {
@@ -256,8 +261,110 @@ impl std::fmt::Display for Held {
             Held::UnknownScope => f.write_str(
                 "scope unknown (no ARN, account and region in the entity) and this resync was incomplete",
             ),
+            Held::EmptyRead { scope, in_port } => write!(
+                f,
+                "{scope} listed no item while Port holds {in_port} of its entities \
+                 (EMPTY_SCOPE_GUARD_MIN); deleted when the next resync lists it empty again"
+            ),
         }
     }
+}
+
+impl Held {
+    /// The scope the reason is about, when it names one.
+    pub fn scope(&self) -> Option<&ScopeKey> {
+        match self {
+            Held::Scope { scope, .. } | Held::EmptyRead { scope, .. } => Some(scope),
+            Held::UnknownScope => None,
+        }
+    }
+
+    /// The stable name `plan --output json`, Port's resync logs and `/metrics` give it.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Held::Scope { why, .. } => match why {
+                Unclean::NotRead => "scope-not-read",
+                Unclean::Failed { .. } => "scope-read-failed",
+                Unclean::UnmappedItems(_) => "scope-items-not-mapped",
+                Unclean::RefusedWrites(_) => "scope-writes-refused",
+            },
+            Held::UnknownScope => "scope-unknown-resync-incomplete",
+            Held::EmptyRead { .. } => "scope-listed-empty",
+        }
+    }
+}
+
+/// Why a stale entity is deleted.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum StaleRule {
+    /// Its scope was read completely, everything in it mapped, and it was not listed.
+    ScopeReadCompletely(ScopeKey),
+    /// Its scope is no longer read (its region or account not configured any more) and every
+    /// scope that was read, was read completely.
+    ScopeNoLongerRead(ScopeKey),
+    /// Its account is not in the organization: a complete ListAccounts did not return it.
+    AccountLeftOrganization(ScopeKey),
+    /// Its scope listed nothing this resync and the previous one (the empty-read guard held
+    /// it once).
+    EmptyReadConfirmed(ScopeKey),
+    /// Its scope cannot be told from the entity, and every scope was read completely.
+    EveryScopeReadCompletely,
+}
+
+impl StaleRule {
+    /// The stable name `--output json` gives the rule.
+    pub fn code(&self) -> &'static str {
+        match self {
+            StaleRule::ScopeReadCompletely(_) => "scope-read-completely",
+            StaleRule::ScopeNoLongerRead(_) => "scope-no-longer-read",
+            StaleRule::AccountLeftOrganization(_) => "account-left-organization",
+            StaleRule::EmptyReadConfirmed(_) => "scope-listed-empty-twice",
+            StaleRule::EveryScopeReadCompletely => "every-scope-read-completely",
+        }
+    }
+
+    pub fn scope(&self) -> Option<&ScopeKey> {
+        match self {
+            StaleRule::ScopeReadCompletely(scope)
+            | StaleRule::ScopeNoLongerRead(scope)
+            | StaleRule::AccountLeftOrganization(scope)
+            | StaleRule::EmptyReadConfirmed(scope) => Some(scope),
+            StaleRule::EveryScopeReadCompletely => None,
+        }
+    }
+}
+
+impl std::fmt::Display for StaleRule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StaleRule::ScopeReadCompletely(scope) => {
+                write!(f, "not listed by {scope}, which was read completely")
+            }
+            StaleRule::ScopeNoLongerRead(scope) => write!(
+                f,
+                "{scope} is no longer read (not configured) and every scope read was complete"
+            ),
+            StaleRule::AccountLeftOrganization(scope) => write!(
+                f,
+                "{scope}: account {} is not in the organization (a complete ListAccounts did not return it)",
+                scope.account
+            ),
+            StaleRule::EmptyReadConfirmed(scope) => write!(
+                f,
+                "{scope} listed no item this resync and the previous one (empty read confirmed)"
+            ),
+            StaleRule::EveryScopeReadCompletely => f.write_str(
+                "not listed, scope unknown (no ARN, account and region), every scope read completely",
+            ),
+        }
+    }
+}
+
+/// One stale entity to delete, and the rule that makes it stale.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stale {
+    pub identifier: String,
+    pub rule: StaleRule,
 }
 
 /// One stale entity deletion keeps this resync.
@@ -271,9 +378,9 @@ pub struct HeldEntity {
 /// Whether stale entities are deleted this resync, and if not, why.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Deletion {
-    /// Stale identifiers per blueprint, to delete in `order`.
+    /// Stale entities per blueprint (identifiers in order), to delete in `order`.
     Run {
-        stale: BTreeMap<String, Vec<String>>,
+        stale: BTreeMap<String, Vec<Stale>>,
         /// Kept because entities that stay relate to them.
         kept_as_targets: u64,
         /// Stale entities kept, by reason.
@@ -284,17 +391,42 @@ pub enum Deletion {
     Skipped(SkipReason),
 }
 
+/// What stale deletion is decided with, besides what was read and produced.
+#[derive(Debug, Clone, Copy)]
+pub struct DeletionRules<'a> {
+    /// `entityDeletionThreshold`: the largest share of the integration's entities deleted.
+    pub threshold: f64,
+    /// The scopes this resync read empty while Port holds many of their entities.
+    pub empty_now: &'a EmptyReads,
+    /// The scopes the previous resync read empty: those read empty again are confirmed.
+    pub empty_before: &'a EmptyReads,
+}
+
+impl DeletionRules<'_> {
+    /// Rules with no empty-read memory: [`super::empty_reads`] holds nothing.
+    pub fn threshold_only(threshold: f64) -> DeletionRules<'static> {
+        static NONE: std::sync::OnceLock<EmptyReads> = std::sync::OnceLock::new();
+        let none = NONE.get_or_init(EmptyReads::default);
+        DeletionRules {
+            threshold,
+            empty_now: none,
+            empty_before: none,
+        }
+    }
+}
+
 /// Decides stale deletion after the writes. Per scope: an entity this resync did not produce
-/// is deleted only when its scope is clean in `ledger` (see [`super::scope`]); an entity whose
-/// scope cannot be told only when nothing at all was `incomplete`. Never beyond the threshold
-/// share, never an entity that a kept entity relates to, nothing when a refused write cannot
-/// be placed in a scope.
+/// is deleted only when its scope is clean in `ledger` (see [`super::scope`]) and not held by
+/// the empty-read guard, or when its account left the organization (whatever else failed);
+/// an entity whose scope cannot be told only when nothing at all was `incomplete`. Never
+/// beyond the threshold share, never an entity that a kept entity relates to, nothing when a
+/// refused write cannot be placed in a scope.
 pub fn plan_deletion(
     observed: &Observed,
     desired: &Desired,
     ledger: &ScopeLedger,
     incomplete: &[Incomplete],
-    threshold: f64,
+    rules: &DeletionRules<'_>,
 ) -> Deletion {
     if incomplete
         .iter()
@@ -302,14 +434,20 @@ pub fn plan_deletion(
     {
         return Deletion::Skipped(SkipReason::Incomplete(incomplete.to_vec()));
     }
-    let unclean: Vec<Option<Unclean>> = observed.scopes.iter().map(|s| ledger.unclean(s)).collect();
-    let mut stale: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let complete_everywhere = incomplete.is_empty();
+    // Decided once per scope: every entity of a scope shares its fate.
+    let decisions: Vec<Result<StaleRule, Held>> = observed
+        .scopes
+        .iter()
+        .map(|scope| decide_scope(scope, ledger, complete_everywhere, rules))
+        .collect();
+    let mut stale: BTreeMap<String, Vec<Stale>> = BTreeMap::new();
     let mut held: BTreeMap<Held, u64> = BTreeMap::new();
     let mut held_entities = Vec::new();
     let mut kept_as_targets = 0;
     for (blueprint, known) in &observed.by_blueprint {
         let produced = desired.produced.get(blueprint);
-        let mut ids = Vec::new();
+        let mut found = Vec::new();
         for (id, entry) in known {
             if produced.is_some_and(|p| p.contains(id)) {
                 continue;
@@ -321,22 +459,13 @@ pub fn plan_deletion(
                 kept_as_targets += 1;
                 continue;
             }
-            let complete_everywhere = incomplete.is_empty();
-            let hold = match entry.scope {
-                // A scope this resync did not read at all (a region or account no longer
-                // configured, an account that left the organization) has nothing that failed:
-                // its entities go once nothing failed anywhere, as entities of unknown scope.
-                Some(index) => match unclean[index as usize].clone() {
-                    Some(Unclean::NotRead) if complete_everywhere => None,
-                    why => why.map(|why| Held::Scope {
-                        scope: observed.scopes[index as usize].clone(),
-                        why,
-                    }),
-                },
-                None => (!complete_everywhere).then_some(Held::UnknownScope),
+            let decision = match entry.scope {
+                Some(index) => decisions[index as usize].clone(),
+                None if complete_everywhere => Ok(StaleRule::EveryScopeReadCompletely),
+                None => Err(Held::UnknownScope),
             };
-            match hold {
-                Some(hold) => {
+            match decision {
+                Err(hold) => {
                     *held.entry(hold.clone()).or_default() += 1;
                     held_entities.push(HeldEntity {
                         blueprint: blueprint.clone(),
@@ -344,21 +473,24 @@ pub fn plan_deletion(
                         why: hold,
                     });
                 }
-                None => ids.push(id.clone()),
+                Ok(rule) => found.push(Stale {
+                    identifier: id.clone(),
+                    rule,
+                }),
             }
         }
-        if !ids.is_empty() {
-            ids.sort();
-            stale.insert(blueprint.clone(), ids);
+        if !found.is_empty() {
+            found.sort_by(|a, b| a.identifier.cmp(&b.identifier));
+            stale.insert(blueprint.clone(), found);
         }
     }
     let existing = observed.count();
     let to_delete: usize = stale.values().map(Vec::len).sum();
-    if existing > 0 && to_delete as f64 / existing as f64 > threshold {
+    if existing > 0 && to_delete as f64 / existing as f64 > rules.threshold {
         return Deletion::Skipped(SkipReason::Threshold {
             to_delete,
             existing,
-            threshold,
+            threshold: rules.threshold,
         });
     }
     held_entities.sort_by(|a, b| (&a.blueprint, &a.identifier).cmp(&(&b.blueprint, &b.identifier)));
@@ -367,6 +499,42 @@ pub fn plan_deletion(
         kept_as_targets,
         held,
         held_entities,
+    }
+}
+
+/// The fate of the stale entities of one scope: the rule that deletes them, or why they stay.
+fn decide_scope(
+    scope: &ScopeKey,
+    ledger: &ScopeLedger,
+    complete_everywhere: bool,
+    rules: &DeletionRules<'_>,
+) -> Result<StaleRule, Held> {
+    // Not in a complete organization listing: gone as a whole, whatever failed elsewhere
+    // (nothing of it was read, so nothing of it can have failed).
+    if ledger.left_organization(scope) {
+        return Ok(StaleRule::AccountLeftOrganization(scope.clone()));
+    }
+    match ledger.unclean(scope) {
+        None => match rules.empty_now.get(scope) {
+            Some(_) if rules.empty_before.contains(scope) => {
+                Ok(StaleRule::EmptyReadConfirmed(scope.clone()))
+            }
+            Some(in_port) => Err(Held::EmptyRead {
+                scope: scope.clone(),
+                in_port,
+            }),
+            None => Ok(StaleRule::ScopeReadCompletely(scope.clone())),
+        },
+        // A scope this resync did not read at all (a region or account no longer configured,
+        // an account left out by ACCOUNT_IDS) has nothing that failed: its entities go once
+        // nothing failed anywhere, as entities of unknown scope.
+        Some(Unclean::NotRead) if complete_everywhere => {
+            Ok(StaleRule::ScopeNoLongerRead(scope.clone()))
+        }
+        Some(why) => Err(Held::Scope {
+            scope: scope.clone(),
+            why,
+        }),
     }
 }
 
@@ -410,6 +578,10 @@ mod tests {
         serde_json::from_value(json!({"identifier": id, "blueprint": bp, "title": id,
             "properties": {"status": status}, "relations": {"account": account}}))
         .unwrap()
+    }
+
+    fn ids(stale: &[Stale]) -> Vec<&str> {
+        stale.iter().map(|s| s.identifier.as_str()).collect()
     }
 
     fn port_entity(e: &Entity) -> Value {
@@ -489,12 +661,18 @@ mod tests {
             stale,
             kept_as_targets,
             ..
-        } = plan_deletion(&observed, &desired, &ScopeLedger::default(), &[], 0.9)
+        } = plan_deletion(
+            &observed,
+            &desired,
+            &ScopeLedger::default(),
+            &[],
+            &DeletionRules::threshold_only(0.9),
+        )
         else {
             panic!("deletion should run");
         };
-        assert_eq!(stale["acmCertificate"], ["gone"]);
-        assert_eq!(stale["awsAccount"], ["1", "3"]);
+        assert_eq!(ids(&stale["acmCertificate"]), ["gone"]);
+        assert_eq!(ids(&stale["awsAccount"]), ["1", "3"]);
         assert_eq!(kept_as_targets, 1);
     }
 
@@ -530,12 +708,16 @@ mod tests {
         ledger.page(&page("eu-west-1"));
         ledger.failed(&denied("us-east-1"));
         let incomplete = [Incomplete::Scope(denied("us-east-1"))];
-        let Deletion::Run { stale, held, .. } =
-            plan_deletion(&observed, &Desired::default(), &ledger, &incomplete, 1.0)
-        else {
+        let Deletion::Run { stale, held, .. } = plan_deletion(
+            &observed,
+            &Desired::default(),
+            &ledger,
+            &incomplete,
+            &DeletionRules::threshold_only(1.0),
+        ) else {
             panic!("deletion runs per scope");
         };
-        assert_eq!(stale["awsSecret"], [ids[0].clone()]);
+        assert_eq!(super::tests::ids(&stale["awsSecret"]), [ids[0].as_str()]);
         let east = ScopeKey::new(Kind::Secret, "222222222222", "us-east-1");
         assert_eq!(
             held,
@@ -556,9 +738,13 @@ mod tests {
         let mut clean = ScopeLedger::default();
         clean.page(&page("eu-west-1"));
         clean.page(&page("us-east-1"));
-        let Deletion::Run { stale, held, .. } =
-            plan_deletion(&observed, &Desired::default(), &clean, &[], 1.0)
-        else {
+        let Deletion::Run { stale, held, .. } = plan_deletion(
+            &observed,
+            &Desired::default(),
+            &clean,
+            &[],
+            &DeletionRules::threshold_only(1.0),
+        ) else {
             panic!("deletion runs");
         };
         assert_eq!(stale["awsSecret"].len(), 3);
@@ -580,16 +766,26 @@ mod tests {
             ledger
         };
         // eu-west-1 is no longer read (e.g. left out of AWS_REGIONS) and nothing failed.
-        let run = plan_deletion(&observed, &Desired::default(), &only_east, &[], 1.0);
+        let run = plan_deletion(
+            &observed,
+            &Desired::default(),
+            &only_east,
+            &[],
+            &DeletionRules::threshold_only(1.0),
+        );
         assert!(
             matches!(&run, Deletion::Run { stale, .. } if stale["awsSecret"].len() == 1),
             "{run:?}"
         );
         // With a failure elsewhere it is held: it may belong to what failed.
         let elsewhere = [Incomplete::Scope(denied("us-east-1"))];
-        let Deletion::Run { stale, held, .. } =
-            plan_deletion(&observed, &Desired::default(), &only_east, &elsewhere, 1.0)
-        else {
+        let Deletion::Run { stale, held, .. } = plan_deletion(
+            &observed,
+            &Desired::default(),
+            &only_east,
+            &elsewhere,
+            &DeletionRules::threshold_only(1.0),
+        ) else {
             panic!()
         };
         assert!(stale.is_empty());
@@ -608,7 +804,7 @@ mod tests {
             &Desired::default(),
             &unmapped,
             &[Incomplete::UnmappedItems(1)],
-            1.0,
+            &DeletionRules::threshold_only(1.0),
         );
         let Deletion::Run { stale, held, .. } = run else {
             panic!()
@@ -629,12 +825,24 @@ mod tests {
         let desired = Desired::default();
         let ledger = ScopeLedger::default();
         let refused = [Incomplete::UnscopedRefusedWrites(1)];
-        let failed = plan_deletion(&observed, &desired, &ledger, &refused, 0.9);
+        let failed = plan_deletion(
+            &observed,
+            &desired,
+            &ledger,
+            &refused,
+            &DeletionRules::threshold_only(0.9),
+        );
         assert_eq!(
             failed,
             Deletion::Skipped(SkipReason::Incomplete(refused.to_vec()))
         );
-        let share = plan_deletion(&observed, &desired, &ledger, &[], 0.9);
+        let share = plan_deletion(
+            &observed,
+            &desired,
+            &ledger,
+            &[],
+            &DeletionRules::threshold_only(0.9),
+        );
         assert_eq!(
             share,
             Deletion::Skipped(SkipReason::Threshold {
@@ -648,9 +856,105 @@ mod tests {
         };
         assert!(why.to_string().contains("2 of 2"), "{why}");
         assert!(matches!(
-            plan_deletion(&observed, &desired, &ledger, &[], 1.0),
+            plan_deletion(
+                &observed,
+                &desired,
+                &ledger,
+                &[],
+                &DeletionRules::threshold_only(1.0)
+            ),
             Deletion::Run { .. }
         ));
+    }
+
+    #[test]
+    fn an_empty_read_is_held_once_and_deleted_when_the_next_resync_reads_it_empty_again() {
+        let mut observed = Observed::default();
+        let entities: Vec<Value> = (0..50)
+            .map(|i| json!({"identifier": format!("{WEST}s{i}")}))
+            .collect();
+        observed.add("awsSecret", &entities, None, None);
+        let mut ledger = ScopeLedger::default();
+        ledger.page(&page("eu-west-1"));
+        let now = EmptyReads::observe(&observed, &ledger, 10);
+        let west = ScopeKey::new(Kind::Secret, "222222222222", "eu-west-1");
+        let first = DeletionRules {
+            threshold: 1.0,
+            empty_now: &now,
+            empty_before: &EmptyReads::default(),
+        };
+        let Deletion::Run { stale, held, .. } =
+            plan_deletion(&observed, &Desired::default(), &ledger, &[], &first)
+        else {
+            panic!("deletion runs")
+        };
+        assert!(stale.is_empty());
+        assert_eq!(
+            held,
+            BTreeMap::from([(
+                Held::EmptyRead {
+                    scope: west.clone(),
+                    in_port: 50
+                },
+                50
+            )])
+        );
+        let confirming = DeletionRules {
+            empty_before: &now,
+            ..first
+        };
+        let Deletion::Run { stale, held, .. } =
+            plan_deletion(&observed, &Desired::default(), &ledger, &[], &confirming)
+        else {
+            panic!("deletion runs")
+        };
+        assert!(held.is_empty());
+        assert_eq!(stale["awsSecret"].len(), 50);
+        assert_eq!(
+            stale["awsSecret"][0].rule,
+            StaleRule::EmptyReadConfirmed(west)
+        );
+    }
+
+    #[test]
+    fn an_account_that_left_the_organization_goes_whatever_failed_and_a_filtered_one_stays() {
+        let mut observed = Observed::default();
+        let gone = "arn:aws:secretsmanager:eu-west-1:444444444444:secret:old";
+        let filtered = "arn:aws:secretsmanager:eu-west-1:333333333333:secret:kept";
+        observed.add(
+            "awsSecret",
+            &[json!({"identifier": gone}), json!({"identifier": filtered})],
+            None,
+            None,
+        );
+        let mut ledger = ScopeLedger::default();
+        ledger.failed(&denied("us-east-1"));
+        ledger.organization = Some(["222222222222", "333333333333"].map(String::from).into());
+        let incomplete = [Incomplete::Scope(denied("us-east-1"))];
+        let rules = DeletionRules::threshold_only(1.0);
+        let Deletion::Run { stale, held, .. } =
+            plan_deletion(&observed, &Desired::default(), &ledger, &incomplete, &rules)
+        else {
+            panic!("deletion runs")
+        };
+        assert_eq!(ids(&stale["awsSecret"]), [gone]);
+        assert_eq!(
+            stale["awsSecret"][0].rule.code(),
+            "account-left-organization"
+        );
+        // Left out by ACCOUNT_IDS but still a member: not read, kept while anything failed.
+        assert_eq!(
+            held.keys().map(Held::code).collect::<Vec<_>>(),
+            ["scope-not-read"]
+        );
+        // Without a complete listing nobody left: both kept.
+        ledger.organization = None;
+        let Deletion::Run { stale, .. } =
+            plan_deletion(&observed, &Desired::default(), &ledger, &incomplete, &rules)
+        else {
+            panic!("deletion runs")
+        };
+        assert!(stale.is_empty());
     }
 
     #[test]

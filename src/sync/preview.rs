@@ -10,8 +10,9 @@ use serde_json::{Map, Value, json};
 
 use super::extract::Extraction;
 use super::fingerprint::{self, MappedKeys};
-use super::plan::{Deletion, Held, Observed, SkipReason};
-use super::scope::{ScopeKey, Unclean};
+pub use super::plan::StaleRule;
+use super::plan::{Deletion, Held, SkipReason};
+use super::scope::ScopeKey;
 use crate::entity::Entity;
 use crate::port::ClientStats;
 
@@ -32,38 +33,6 @@ pub struct FieldChange {
 pub struct Update {
     pub identifier: String,
     pub changes: Vec<FieldChange>,
-}
-
-/// Why a stale entity would be deleted.
-#[derive(Debug, Clone, PartialEq)]
-pub enum StaleRule {
-    /// Its scope was read completely, everything in it mapped, and it was not listed.
-    ScopeReadCompletely(ScopeKey),
-    /// Its scope cannot be told from the entity, and every scope was read completely.
-    EveryScopeReadCompletely,
-}
-
-impl StaleRule {
-    /// The stable name `--output json` gives the rule.
-    pub fn code(&self) -> &'static str {
-        match self {
-            StaleRule::ScopeReadCompletely(_) => "scope-read-completely",
-            StaleRule::EveryScopeReadCompletely => "every-scope-read-completely",
-        }
-    }
-}
-
-impl std::fmt::Display for StaleRule {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            StaleRule::ScopeReadCompletely(scope) => {
-                write!(f, "not listed by {scope}, which was read completely")
-            }
-            StaleRule::EveryScopeReadCompletely => f.write_str(
-                "not listed, scope unknown (no ARN, account and region), every scope read completely",
-            ),
-        }
-    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -115,8 +84,8 @@ impl Preview {
         }
     }
 
-    /// The deletion decision, with each stale entity's rule told from its scope in `observed`.
-    pub fn deletion(&mut self, deletion: Deletion, observed: &Observed) {
+    /// The deletion decision, each stale entity with the rule that makes it stale.
+    pub fn deletion(&mut self, deletion: Deletion) {
         match deletion {
             Deletion::Skipped(why) => self.deletion_skipped = Some(why),
             Deletion::Run {
@@ -126,19 +95,12 @@ impl Preview {
                 ..
             } => {
                 self.kept_as_targets = kept_as_targets;
-                for (blueprint, ids) in stale {
-                    let known = observed.by_blueprint.get(&blueprint);
-                    let plan = self.blueprints.entry(blueprint.clone()).or_default();
-                    for identifier in ids {
-                        let scope = known.and_then(|k| k.get(&identifier)).and_then(|k| k.scope);
-                        let rule = match scope {
-                            Some(index) => StaleRule::ScopeReadCompletely(
-                                observed.scopes[index as usize].clone(),
-                            ),
-                            None => StaleRule::EveryScopeReadCompletely,
-                        };
-                        plan.delete.push(Delete { identifier, rule });
-                    }
+                for (blueprint, found) in stale {
+                    let plan = self.blueprints.entry(blueprint).or_default();
+                    plan.delete.extend(found.into_iter().map(|s| Delete {
+                        identifier: s.identifier,
+                        rule: s.rule,
+                    }));
                 }
                 for held in held_entities {
                     self.blueprints
@@ -292,10 +254,7 @@ impl Preview {
                     .delete
                     .iter()
                     .map(|d| {
-                        let scope = match &d.rule {
-                            StaleRule::ScopeReadCompletely(scope) => scope_json(scope),
-                            StaleRule::EveryScopeReadCompletely => Value::Null,
-                        };
+                        let scope = d.rule.scope().map_or(Value::Null, scope_json);
                         json!({"identifier": d.identifier, "scope": scope,
                                "rule": d.rule.code(), "reason": d.rule.to_string()})
                     })
@@ -304,11 +263,8 @@ impl Preview {
                     .held
                     .iter()
                     .map(|(id, why)| {
-                        let scope = match why {
-                            Held::Scope { scope, .. } => scope_json(scope),
-                            Held::UnknownScope => Value::Null,
-                        };
-                        json!({"identifier": id, "scope": scope, "rule": held_code(why),
+                        let scope = why.scope().map_or(Value::Null, scope_json);
+                        json!({"identifier": id, "scope": scope, "rule": why.code(),
                                "reason": why.to_string()})
                     })
                     .collect();
@@ -363,24 +319,7 @@ fn section<T>(
 }
 
 fn scope_json(scope: &ScopeKey) -> Value {
-    if scope.account.is_empty() {
-        json!({"kind": scope.kind.as_str(), "account": null, "region": null})
-    } else {
-        json!({"kind": scope.kind.as_str(), "account": scope.account, "region": scope.region})
-    }
-}
-
-/// The stable name `--output json` gives a reason to hold a deletion back.
-fn held_code(held: &Held) -> &'static str {
-    match held {
-        Held::Scope { why, .. } => match why {
-            Unclean::NotRead => "scope-not-read",
-            Unclean::Failed { .. } => "scope-read-failed",
-            Unclean::UnmappedItems(_) => "scope-items-not-mapped",
-            Unclean::RefusedWrites(_) => "scope-writes-refused",
-        },
-        Held::UnknownScope => "scope-unknown-resync-incomplete",
-    }
+    scope.to_json()
 }
 
 /// The fields in which `after` (what the resync would write) differs from `before` (Port's
@@ -502,14 +441,11 @@ mod tests {
     #[test]
     fn skipped_deletion_is_said_in_the_summary_and_is_no_change() {
         let mut preview = Preview::default();
-        preview.deletion(
-            Deletion::Skipped(SkipReason::Threshold {
-                to_delete: 2,
-                existing: 2,
-                threshold: 0.5,
-            }),
-            &Observed::default(),
-        );
+        preview.deletion(Deletion::Skipped(SkipReason::Threshold {
+            to_delete: 2,
+            existing: 2,
+            threshold: 0.5,
+        }));
         assert!(!preview.has_changes());
         let text = preview.render_text(20);
         assert!(

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
+use super::empty_reads::EmptyReads;
 use super::extract::Extraction;
 use super::plan::{Held, SkipReason};
 use super::scope::ScopeKey;
@@ -80,6 +81,12 @@ pub struct ResyncReport {
     pub port_requests: ClientStats,
     /// Stopped early (shutdown): some writes and the stale deletion were skipped.
     pub cancelled: bool,
+    /// Entities deleted, per blueprint and the scope that made them stale (`None`: scope
+    /// unknown, deleted after a resync complete everywhere).
+    pub deleted_by_scope: BTreeMap<(String, Option<ScopeKey>), u64>,
+    /// The scopes this resync read empty while Port holds many of their entities: the next
+    /// resync confirms (deletes) those it reads empty again. To be remembered until then.
+    pub empty_reads: EmptyReads,
 }
 
 impl ResyncReport {
@@ -106,6 +113,16 @@ impl ResyncReport {
         }
         for failure in self.write_failures.iter().chain(&self.delete_failures) {
             let _ = writeln!(out, "  error: {failure}");
+        }
+        for ((blueprint, scope), n) in &self.deleted_by_scope {
+            match scope {
+                Some(scope) => {
+                    let _ = writeln!(out, "  deleted {n} {blueprint} of {scope}");
+                }
+                None => {
+                    let _ = writeln!(out, "  deleted {n} {blueprint} of unknown scope");
+                }
+            }
         }
         let deletion = match &self.deletion {
             Some(DeletionOutcome::Ran {

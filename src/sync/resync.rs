@@ -3,16 +3,18 @@
 //! before went right. This module only orchestrates; the decisions are in `plan`, the writes
 //! in `writer`.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use futures::StreamExt;
 use futures::future::join_all;
 use tokio_util::sync::CancellationToken;
 
-use super::extract::{Extraction, PageMapper, fetch_list, mapped_kinds};
+use super::empty_reads::{DeletionSettings, EmptyReads};
+use super::extract::{Extraction, PageMapper, mapped_kinds};
 use super::fingerprint::MappedKeys;
 use super::plan::{
-    Deletion, Desired, Incomplete, Observed, Offer, SkipReason, plan_deletion, write_order,
+    Deletion, DeletionRules, Desired, Incomplete, Observed, Offer, SkipReason, plan_deletion,
+    write_order,
 };
 use super::preview::{PortCopies, Preview};
 use super::report::{DeletionOutcome, ResyncReport, WriteFailure};
@@ -32,6 +34,11 @@ pub struct Resync<'a> {
     pub port: &'a PortClient,
     /// Create blueprints missing in Port before writing (existing ones are never changed).
     pub bootstrap_blueprints: bool,
+    /// EMPTY_SCOPE_GUARD_MIN.
+    pub deletion: DeletionSettings,
+    /// The scopes the previous resync read empty (see [`super::empty_reads`]); empty when
+    /// unknown, which holds every empty read back once more.
+    pub empty_before: &'a EmptyReads,
 }
 
 /// A resync that could not start: nothing was written.
@@ -82,6 +89,7 @@ impl Resync<'_> {
             mapped.iter().chain(writer.queued_blueprints()).cloned(),
         );
         writer.finish(&order, &mut report, cancel).await;
+        report.empty_reads = self.empty_reads(&observed, &report);
         if cancel.is_cancelled() {
             report.cancelled = true;
             report.deletion = Some(DeletionOutcome::Skipped(SkipReason::Cancelled));
@@ -109,7 +117,7 @@ impl Resync<'_> {
         let mut preview = Preview::default();
         let kinds = mapped_kinds(self.mapping);
         let mut mapper = PageMapper::new(self.mapping, &kinds);
-        let mut pages = self.sources.fetch_kinds(fetch_list(self.mapping, &kinds));
+        let mut pages = mapper.fetch(self.sources, self.mapping, &kinds);
         while let Some(result) = pages.next().await {
             mapper.take(result, &mut |entity| {
                 if let Offer::Write(entity) = desired.offer(entity, &observed, self.blueprints) {
@@ -121,15 +129,14 @@ impl Resync<'_> {
                 }
             });
         }
+        drop(pages);
         drop(copies);
-        let report = ResyncReport {
+        let mut report = ResyncReport {
             extraction: mapper.finish(),
             ..ResyncReport::default()
         };
-        preview.deletion(
-            self.decide_deletion(&observed, &desired, &report),
-            &observed,
-        );
+        report.empty_reads = self.empty_reads(&observed, &report);
+        preview.deletion(self.decide_deletion(&observed, &desired, &report));
         preview.unchanged(
             desired
                 .counts
@@ -273,7 +280,7 @@ impl Resync<'_> {
     ) -> Extraction {
         let kinds = mapped_kinds(self.mapping);
         let mut mapper = PageMapper::new(self.mapping, &kinds);
-        let mut pages = self.sources.fetch_kinds(fetch_list(self.mapping, &kinds));
+        let mut pages = mapper.fetch(self.sources, self.mapping, &kinds);
         let mut pages_done = false;
         loop {
             writer.send_full_batches(cancel);
@@ -295,6 +302,16 @@ impl Resync<'_> {
         mapper.finish()
     }
 
+    /// The scopes this resync read completely and empty while Port holds many of their
+    /// entities: what the empty-read guard holds back, and what the next resync is given.
+    fn empty_reads(&self, observed: &Observed, report: &ResyncReport) -> EmptyReads {
+        EmptyReads::observe(
+            observed,
+            &report.extraction.scopes,
+            self.deletion.empty_scope_guard_min,
+        )
+    }
+
     /// The stale deletion decision, from what was read, produced and written: the one
     /// `resync` acts on and `plan` shows.
     fn decide_deletion(
@@ -310,7 +327,12 @@ impl Resync<'_> {
                 ledger.refused_write(scope.clone());
             }
         }
-        plan_deletion(observed, desired, &ledger, &incomplete(report), threshold)
+        let rules = DeletionRules {
+            threshold,
+            empty_now: &report.empty_reads,
+            empty_before: self.empty_before,
+        };
+        plan_deletion(observed, desired, &ledger, &incomplete(report), &rules)
     }
 
     async fn delete_stale(
@@ -338,13 +360,28 @@ impl Resync<'_> {
                     kept_as_targets,
                     held,
                 });
+                // Confirmed empty reads are deleted now: nothing of them is left to remember.
+                let confirmed = self.empty_before;
+                report
+                    .empty_reads
+                    .0
+                    .retain(|scope, _| !confirmed.contains(scope));
                 let delete_dependents = self.mapping.config.delete_dependent_entities;
                 // Dependents before their targets.
                 for bp in order.iter().rev() {
-                    let Some(ids) = stale.get(bp) else { continue };
-                    let outcome = self.port.bulk_delete(bp, ids, delete_dependents).await;
+                    let Some(found) = stale.get(bp) else { continue };
+                    let ids: Vec<String> = found.iter().map(|s| s.identifier.clone()).collect();
+                    let outcome = self.port.bulk_delete(bp, &ids, delete_dependents).await;
                     let r = report.blueprints.entry(bp.clone()).or_default();
                     r.deleted += (outcome.deleted.len() + outcome.not_found.len()) as u64;
+                    let gone: HashSet<&String> =
+                        outcome.deleted.iter().chain(&outcome.not_found).collect();
+                    for stale in found.iter().filter(|s| gone.contains(&s.identifier)) {
+                        *report
+                            .deleted_by_scope
+                            .entry((bp.clone(), stale.rule.scope().cloned()))
+                            .or_default() += 1;
+                    }
                     for failed in outcome.failed {
                         report
                             .delete_failures

@@ -17,7 +17,7 @@
 //! An entity whose scope cannot be told is deleted only after a resync complete everywhere,
 //! so no mapping can make a failed scope lose entities.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Map, Value};
 
@@ -66,6 +66,18 @@ impl ScopeKey {
     }
 }
 
+impl ScopeKey {
+    /// `{kind, account, region}`; account and region null for the organization's listing.
+    pub fn to_json(&self) -> serde_json::Value {
+        if self.account.is_empty() {
+            serde_json::json!({"kind": self.kind.as_str(), "account": null, "region": null})
+        } else {
+            serde_json::json!({"kind": self.kind.as_str(), "account": self.account,
+                               "region": self.region})
+        }
+    }
+}
+
 impl std::fmt::Display for ScopeKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         if self.account.is_empty() {
@@ -80,6 +92,9 @@ impl std::fmt::Display for ScopeKey {
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct ScopeRead {
     pub pages: u64,
+    /// Items AWS listed in it (before any selector): zero on a complete read is what the
+    /// empty-read guard looks at.
+    pub items: u64,
     pub error: Option<ScopeError>,
     pub unmapped_items: u64,
     pub refused_writes: u64,
@@ -115,14 +130,33 @@ impl std::fmt::Display for Unclean {
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct ScopeLedger {
     pub scopes: BTreeMap<ScopeKey, ScopeRead>,
+    /// Every account a complete ListAccounts returned (before ACCOUNT_IDS /
+    /// EXCLUDE_ACCOUNT_IDS), when the organization was listed and the listing completed;
+    /// `None` otherwise (single account, ACCOUNT_ROLE_ARNS, or ListAccounts failed).
+    pub organization: Option<BTreeSet<String>>,
 }
 
 impl ScopeLedger {
     pub fn page(&mut self, page: &Page) {
-        self.scopes
-            .entry(ScopeKey::of_page(page))
-            .or_default()
-            .pages += 1;
+        let read = self.scopes.entry(ScopeKey::of_page(page)).or_default();
+        read.pages += 1;
+        read.items += page.items.len() as u64;
+    }
+
+    /// The account of `scope` is not in the organization: a complete ListAccounts did not
+    /// return it. Not the same as left out by ACCOUNT_IDS / EXCLUDE_ACCOUNT_IDS (still listed),
+    /// and never true when the listing failed or was not made.
+    pub fn left_organization(&self, scope: &ScopeKey) -> bool {
+        !scope.account.is_empty()
+            && self
+                .organization
+                .as_ref()
+                .is_some_and(|members| !members.contains(&scope.account))
+    }
+
+    /// Read completely, everything in it clean, and AWS listed no item in it.
+    pub fn listed_empty(&self, scope: &ScopeKey) -> bool {
+        self.unclean(scope).is_none() && self.scopes.get(scope).is_some_and(|r| r.items == 0)
     }
 
     pub fn failed(&mut self, error: &ScopeError) {
