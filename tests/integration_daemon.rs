@@ -382,3 +382,78 @@ async fn failed_polls_are_logged_and_counted_and_the_daemon_goes_on() {
     let live = http.get(daemon.url("/health/live")).send().await.unwrap();
     assert!(live.status().is_success(), "the daemon goes on");
 }
+
+#[tokio::test]
+async fn the_daemon_holds_an_empty_read_once_and_its_next_resync_confirms_it_from_memory() {
+    let moto = Moto::start();
+    // us-east-1 lists no secret; Port holds 50 of ours there.
+    let datasource = concat!(
+        "port-ocean/aws-sync/",
+        env!("CARGO_PKG_VERSION"),
+        "/aws-sync/exporter"
+    );
+    let gone: Vec<String> = (0..50)
+        .map(|i| format!("arn:aws:secretsmanager:{REGION}:123456789012:secret:old-{i:02}-AbCdEf"))
+        .collect();
+    let emu = gone
+        .iter()
+        .fold(
+            Emulator::builder()
+                .blueprints_dir(Path::new(MANIFEST_DIR).join("blueprints"))
+                .allow_concurrent_tokens(),
+            |emu, id| {
+                emu.entity_from(
+                    "awsSecret",
+                    json!({"identifier": id, "title": "old", "properties": {"region": REGION},
+                           "relations": {}}),
+                    datasource,
+                )
+            },
+        )
+        .start()
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let mapping =
+        fixtures::edited_mapping(dir.path(), |m| format!("entityDeletionThreshold: 1\n{m}"));
+    let daemon = daemon(&moto, &emu, &[("MAPPING_FILE", mapping.to_str().unwrap())]);
+    wait_for_states(&daemon, &emu, 2).await;
+    assert_eq!(
+        statuses(&emu),
+        ["running", "completed"],
+        "held back is no failure"
+    );
+    assert_eq!(emu.entity_count("awsSecret"), 50, "held back once");
+    assert!(
+        daemon.stderr().contains("stale entities held back"),
+        "{}",
+        daemon.stderr()
+    );
+
+    // Port loses its copy of the memory: the daemon still has its own.
+    let token = token(&emu).await;
+    let http = reqwest::Client::new();
+    let wiped = http
+        .patch(format!("{}/v1/integration/{ID}", emu.base_url()))
+        .bearer_auth(&token)
+        .json(&json!({"spec": {}}))
+        .send()
+        .await
+        .unwrap();
+    assert!(wiped.status().is_success());
+    let asked = http
+        .post(format!("{}/v1/integration/{ID}/resync", emu.base_url()))
+        .bearer_auth(&token)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert!(asked.status().is_success());
+    wait_for_states(&daemon, &emu, 4).await;
+
+    assert_eq!(statuses(&emu)[3], "completed");
+    assert_eq!(
+        emu.entity_count("awsSecret"),
+        0,
+        "the confirming resync deletes the 50"
+    );
+}
