@@ -654,3 +654,122 @@ async fn a_refused_member_role_keeps_that_accounts_entities_and_the_others_lose_
         "{deletion}"
     );
 }
+
+/// `resync` of the organization through `proxy` into `emu`; (exit code, stderr).
+async fn resync_into(
+    proxy: &AwsProxy,
+    emu: &port_emulator::Emulator,
+    extra: &[(&str, &str)],
+) -> (Option<i32>, String) {
+    let home = tempfile::tempdir().expect("empty HOME");
+    let mut command = organization_command(proxy, home.path(), &["resync"]);
+    command
+        .env("PORT_BASE_URL", emu.base_url())
+        .env("PORT_CLIENT_ID", emu.client_id())
+        .env("PORT_CLIENT_SECRET", emu.client_secret())
+        .envs(extra.iter().copied());
+    let output = tokio::task::spawn_blocking(move || command.output())
+        .await
+        .expect("join")
+        .expect("run port-aws-sync");
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// An account that left the organization loses its entities even in a resync where other
+/// scopes failed; one left out by EXCLUDE_ACCOUNT_IDS (still a member) keeps them then; and
+/// while ListAccounts fails, nothing of the account that left is deleted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_account_that_left_the_organization_goes_even_when_others_failed_and_never_on_a_failed_listing()
+ {
+    let org = organization(&REGIONS, 1).await;
+    let proxy = AwsProxy::start(&org.moto.endpoint()).await;
+    let (refused, excluded) = (org.members[0].clone(), org.members[1].clone());
+    const LEFT: &str = "999999999999";
+    let stale = |account: &str| {
+        let arn = format!("arn:aws:secretsmanager:eu-west-1:{account}:secret:gone-AbCdEf");
+        serde_json::json!({"identifier": arn, "title": "gone",
+            "properties": {"region": "eu-west-1"}, "relations": {"account": account}})
+    };
+    let id = |account: &str| stale(account)["identifier"].as_str().unwrap().to_owned();
+    let ours = concat!(
+        "port-ocean/aws-sync/",
+        env!("CARGO_PKG_VERSION"),
+        "/aws-sync/exporter"
+    );
+    let emu = [MANAGEMENT, &refused, &excluded, LEFT]
+        .iter()
+        .fold(
+            port_emulator::Emulator::builder().blueprints_dir(
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("blueprints"),
+            ),
+            |emu, account| emu.entity_from("awsSecret", stale(account), ours),
+        )
+        .start()
+        .await;
+    let in_port = || -> BTreeSet<String> {
+        emu.entities("awsSecret")
+            .into_iter()
+            .map(|e| e.identifier)
+            .collect()
+    };
+    let listing_refused = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let refused_arn = format!("arn:aws:iam::{refused}:role/{READ_ROLE}");
+    proxy.answer({
+        let listing_refused = listing_refused.clone();
+        move |call| {
+            if call.operation == "ListAccounts"
+                && listing_refused.load(std::sync::atomic::Ordering::SeqCst)
+            {
+                return Some(json_access_denied("not allowed to list accounts"));
+            }
+            (call.operation == "AssumeRole" && call.params.get("RoleArn") == Some(&refused_arn))
+                .then(|| sts_access_denied("not authorized to perform: sts:AssumeRole"))
+        }
+    });
+
+    let (code, stderr) = resync_into(&proxy, &emu, &[]).await;
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        in_port().contains(&id(LEFT)),
+        "ListAccounts failed: nobody is known to have left:\n{stderr}"
+    );
+    assert!(in_port().contains(&id(MANAGEMENT)), "{stderr}");
+
+    listing_refused.store(false, std::sync::atomic::Ordering::SeqCst);
+    let (code, stderr) =
+        resync_into(&proxy, &emu, &[("EXCLUDE_ACCOUNT_IDS", excluded.as_str())]).await;
+
+    assert_eq!(code, Some(1), "the refused role is a failure:\n{stderr}");
+    let left = in_port();
+    assert!(
+        !left.contains(&id(LEFT)),
+        "the account that left goes:\n{stderr}"
+    );
+    assert!(
+        !left.contains(&id(MANAGEMENT)),
+        "a clean scope loses its stale one"
+    );
+    assert!(
+        left.contains(&id(&refused)),
+        "the failed account keeps its own"
+    );
+    assert!(
+        left.contains(&id(&excluded)),
+        "an excluded member is not read: kept while something failed:\n{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "deleted 1 awsSecret of AWS::SecretsManager::Secret in {LEFT} eu-west-1"
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "held back: AWS::SecretsManager::Secret in {excluded} eu-west-1: not read this resync"
+        )),
+        "{stderr}"
+    );
+}

@@ -179,7 +179,8 @@ async fn cli(emu: &Emulator, env: &[(String, String)], args: &[&str]) -> Run {
     }
 }
 
-/// What `plan` may ask Port: a token, blueprint reads and entity searches; never a write.
+/// What `plan` may ask Port: a token, blueprint reads, entity searches and the integration's
+/// record (the empty-read guard's memory); never a write.
 #[track_caller]
 fn assert_reads_only(run: &Run) {
     let allowed: BTreeSet<(String, String)> = [
@@ -187,6 +188,7 @@ fn assert_reads_only(run: &Run) {
         ("GET", paths::BLUEPRINTS),
         ("GET", paths::BLUEPRINT),
         ("POST", paths::ENTITIES_SEARCH),
+        ("GET", paths::INTEGRATION),
     ]
     .map(|(m, p)| (m.to_owned(), p.to_owned()))
     .into();
@@ -511,5 +513,113 @@ async fn a_mapping_change_is_planned_against_the_live_catalog() {
         run.json()["blueprints"]["awsSecret"]["update"],
         json!([{"identifier": secret.arn, "changes": [{
             "field": "title", "before": "db-password", "after": "db-password (prod)"}]}])
+    );
+}
+
+#[tokio::test]
+async fn blueprints_missing_in_port_are_planned_as_created_with_all_their_entities() {
+    let moto = Moto::start();
+    let secret = create_secret(&moto, "us-east-1", "db-password").await;
+    let cert = request_certificate(&moto, "us-east-1", "new.example.com").await;
+    // A Port that has none of the mapped blueprints yet.
+    let emu = Emulator::builder().start().await;
+    let env = cli_env(&moto, &emu, "us-east-1");
+
+    let run = cli(&emu, &env, &["plan", "--output", "json"]).await;
+
+    run.assert_exit(2);
+    assert_reads_only(&run);
+    let plan = run.json();
+    assert_eq!(
+        plan["blueprints_to_create"],
+        json!(["acmCertificate", "awsAccount", "awsSecret"])
+    );
+    assert_eq!(
+        identifiers(&plan["blueprints"]["awsSecret"]["create"]),
+        std::slice::from_ref(&secret.arn)
+    );
+    assert_eq!(
+        identifiers(&plan["blueprints"]["acmCertificate"]["create"]),
+        [cert]
+    );
+    assert_eq!(
+        identifiers(&plan["blueprints"]["awsAccount"]["create"]),
+        [ACCOUNT_ID]
+    );
+    assert!(emu.blueprints().is_empty(), "plan creates nothing");
+    let text = cli(&emu, &env, &["plan"]).await;
+    text.assert_exit(2);
+    assert!(
+        text.stdout.contains(
+            "Blueprints to create (missing in Port): acmCertificate, awsAccount, awsSecret."
+        ),
+        "{}",
+        text.stdout
+    );
+
+    // The resync then creates exactly that.
+    cli(&emu, &env, &["resync"]).await.assert_exit(0);
+    assert_eq!(
+        emu.entity("awsSecret", &secret.arn).map(|e| e.identifier),
+        Some(secret.arn)
+    );
+    assert_eq!(emu.entity_count("acmCertificate"), 1);
+    cli(&emu, &env, &["plan"]).await.assert_exit(0);
+}
+
+#[tokio::test]
+async fn an_empty_read_the_guard_holds_is_shown_held_and_the_confirming_run_as_deletes() {
+    let moto = Moto::start();
+    let emu = (0..12)
+        .fold(
+            Emulator::builder().blueprints_dir(Path::new(MANIFEST_DIR).join("blueprints")),
+            |emu, i| {
+                emu.entity_from(
+                    "awsSecret",
+                    stale_secret("eu-west-1", &format!("old-{i:02}")),
+                    OUR_DATASOURCE,
+                )
+            },
+        )
+        .start()
+        .await;
+    let env = cli_env(&moto, &emu, "us-east-1,eu-west-1");
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let mapping = support::fixtures::edited_mapping(dir.path(), |m| {
+        format!("entityDeletionThreshold: 1\n{m}")
+    });
+    let mapping = mapping.to_str().expect("UTF-8 path");
+
+    let first = cli(
+        &emu,
+        &env,
+        &["plan", "--mapping", mapping, "--output", "json"],
+    )
+    .await;
+    let held = &first.json()["blueprints"]["awsSecret"]["held"];
+    assert_eq!(held.as_array().map(Vec::len), Some(12), "{held}");
+    assert_eq!(held[0]["rule"], "scope-listed-empty");
+    cli(&emu, &env, &["resync", "--mapping", mapping])
+        .await
+        .assert_exit(0);
+    assert_eq!(emu.entity_count("awsSecret"), 12, "held back");
+
+    let second = cli(
+        &emu,
+        &env,
+        &["plan", "--mapping", mapping, "--output", "json"],
+    )
+    .await;
+    second.assert_exit(2);
+    let deletes = &second.json()["blueprints"]["awsSecret"]["delete"];
+    assert_eq!(deletes.as_array().map(Vec::len), Some(12), "{deletes}");
+    assert_eq!(deletes[0]["rule"], "scope-listed-empty-twice");
+    cli(&emu, &env, &["resync", "--mapping", mapping])
+        .await
+        .assert_exit(0);
+    assert_eq!(
+        emu.entity_count("awsSecret"),
+        0,
+        "the confirming run deletes as planned"
     );
 }

@@ -836,8 +836,9 @@ async fn aws_unreachable_after_a_good_resync_deletes_nothing() {
     assert!(
         deletion
             .contains("held back: AWS::ACM::Certificate in 123456789012 us-east-1: read failed")
-            && deletion
-                .contains("held back: AWS::Organizations::Account (organization): read failed"),
+            && deletion.contains(
+                "held back: AWS::Organizations::Account of account 123456789012: read failed"
+            ),
         "{}",
         run.stderr
     );

@@ -30,7 +30,10 @@ pub async fn run(files: &ConfigFiles, args: &PlanArgs) -> Result<Exit, CommandEr
         blueprints: &loaded.blueprints,
         sources: &sources,
         port: &port,
-        bootstrap_blueprints: false,
+        // Never acted on by `plan`: a blueprint missing in Port is shown as one to create
+        // when the resync would create it.
+        bootstrap_blueprints: crate::app::settings::bootstrap_blueprints(&env)
+            .map_err(SetupError::from)?,
         deletion,
         empty_before: &empty_before,
     };

@@ -64,6 +64,8 @@ pub struct Totals {
 #[derive(Debug, Default)]
 pub struct Preview {
     pub blueprints: BTreeMap<String, BlueprintPlan>,
+    /// Mapped blueprints Port does not have, which the resync would create first.
+    pub blueprints_to_create: Vec<String>,
     /// Set when stale deletion would not run at all this resync.
     pub deletion_skipped: Option<SkipReason>,
     pub kept_as_targets: u64,
@@ -141,7 +143,7 @@ impl Preview {
     /// Whether a resync would write or delete anything. Held-back deletions are no change.
     pub fn has_changes(&self) -> bool {
         let t = self.totals();
-        t.create + t.update + t.delete > 0
+        t.create + t.update + t.delete > 0 || !self.blueprints_to_create.is_empty()
     }
 
     /// For people: the summary first, then per blueprint at most `limit` entities of each
@@ -154,6 +156,13 @@ impl Preview {
             "Plan: {} to create, {} to update, {} to delete; {} deletion(s) held back.",
             t.create, t.update, t.delete, t.held
         );
+        if !self.blueprints_to_create.is_empty() {
+            let _ = writeln!(
+                out,
+                "Blueprints to create (missing in Port): {}.",
+                self.blueprints_to_create.join(", ")
+            );
+        }
         if let Some(why) = &self.deletion_skipped {
             let _ = writeln!(out, "Stale deletion would be {why}.");
         }
@@ -292,6 +301,7 @@ impl Preview {
                 "skipped": self.deletion_skipped.as_ref().map(ToString::to_string),
                 "kept_as_targets": self.kept_as_targets,
             },
+            "blueprints_to_create": self.blueprints_to_create,
             "failed_scopes": failed,
             "unmapped_items": self.extraction.item_failure_count,
             "blueprints": blueprints,

@@ -75,7 +75,7 @@ impl Resync<'_> {
             self.ensure_blueprints().await?;
         }
         let mapped = self.mapped_blueprints();
-        let (observed, _) = self.read_port(&mapped, false).await?;
+        let (observed, _, _) = self.read_port(&mapped, false).await?;
 
         let mut desired = Desired::default();
         let mut report = ResyncReport::default();
@@ -108,13 +108,16 @@ impl Resync<'_> {
     pub async fn preview(&self) -> Result<Preview, ResyncError> {
         let before = self.port.stats();
         let mapped = self.mapped_blueprints();
-        let (observed, mut copies) = self.read_port(&mapped, true).await?;
+        let (observed, mut copies, missing) = self.read_port(&mapped, true).await?;
+        let mut preview = Preview {
+            blueprints_to_create: missing,
+            ..Preview::default()
+        };
         let merged: BTreeMap<String, Option<MappedKeys>> = mapped
             .iter()
             .map(|bp| (bp.clone(), self.merged_keys(bp)))
             .collect();
         let mut desired = Desired::default();
-        let mut preview = Preview::default();
         let kinds = mapped_kinds(self.mapping);
         let mut mapper = PageMapper::new(self.mapping, &kinds);
         let mut pages = mapper.fetch(self.sources, self.mapping, &kinds);
@@ -213,11 +216,15 @@ impl Resync<'_> {
     /// One paginated read per blueprint, all at once; used for the diff and for deletion.
     /// Each page is digested as it arrives: only identifiers and digests are kept, unless
     /// `keep_copies` (`plan`, which shows the fields an update changes) keeps Port's entities.
+    ///
+    /// With `keep_copies`, a blueprint Port does not have (404) that a resync would create
+    /// (INITIALIZE_PORT_RESOURCES and its file in the blueprints directory) reads as empty and
+    /// is returned as missing: `plan` shows its creation and all its entities as creates.
     async fn read_port(
         &self,
         mapped: &BTreeSet<String>,
         keep_copies: bool,
-    ) -> Result<(Observed, PortCopies), ResyncError> {
+    ) -> Result<(Observed, PortCopies, Vec<String>), ResyncError> {
         let kinds = &self.blueprint_kinds();
         let reads = mapped.iter().map(|blueprint| async move {
             let merged = self.merged_keys(blueprint);
@@ -240,7 +247,15 @@ impl Resync<'_> {
         });
         let mut observed = Observed::default();
         let mut all_copies = PortCopies::new();
+        let mut missing = Vec::new();
         for (blueprint, result) in join_all(reads).await {
+            let would_create = keep_copies
+                && self.bootstrap_blueprints
+                && self.blueprints.get(blueprint).is_some();
+            if would_create && matches!(&result, Err(e) if e.status() == Some(404)) {
+                missing.push(blueprint.clone());
+                continue;
+            }
             let read = result.map_err(|error| {
                 if error.refuses_credentials() {
                     ResyncError::Unauthorized(error)
@@ -256,7 +271,7 @@ impl Resync<'_> {
                 all_copies.insert(blueprint.clone(), read.1);
             }
         }
-        Ok((observed, all_copies))
+        Ok((observed, all_copies, missing))
     }
 
     fn upsert_options(&self) -> UpsertOptions {

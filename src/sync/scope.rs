@@ -53,6 +53,16 @@ impl ScopeKey {
         }
     }
 
+    /// The account entity of account `id`: a scope of its own, never listed by itself, so
+    /// [`ScopeLedger::unclean`] judges it by the organization's listing.
+    pub fn of_account_entity(id: &str) -> Self {
+        ScopeKey {
+            kind: Kind::Account,
+            account: id.to_owned(),
+            region: String::new(),
+        }
+    }
+
     pub fn of_page(page: &Page) -> Self {
         Self::new(page.kind, &page.account_id, &page.region)
     }
@@ -82,6 +92,8 @@ impl std::fmt::Display for ScopeKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         if self.account.is_empty() {
             write!(f, "{} (organization)", self.kind)
+        } else if self.region.is_empty() {
+            write!(f, "{} of account {}", self.kind, self.account)
         } else {
             write!(f, "{} in {} {}", self.kind, self.account, self.region)
         }
@@ -272,7 +284,20 @@ pub fn scope_of_entity(entity: &Value, blueprint_kind: Option<Kind>) -> Option<S
         .and_then(Value::as_object)
         .unwrap_or(&empty);
     if blueprint_kind == Some(Kind::Account) {
-        return Some(ScopeKey::organization(Kind::Account));
+        // An account entity named by its account id stands for that account: left out by
+        // ACCOUNT_IDS / EXCLUDE_ACCOUNT_IDS it is not read (kept while anything failed, as
+        // the account's other entities are, which deleting it would take along as
+        // dependents); gone from a complete ListAccounts, it left the organization.
+        return Some(
+            match entity
+                .get("identifier")
+                .and_then(Value::as_str)
+                .filter(|id| is_account_id(id))
+            {
+                Some(id) => ScopeKey::of_account_entity(id),
+                None => ScopeKey::organization(Kind::Account),
+            },
+        );
     }
     let identifier = entity.get("identifier").and_then(Value::as_str);
     let arn = identifier
@@ -346,12 +371,35 @@ mod tests {
     }
 
     #[test]
-    fn account_entities_belong_to_the_organization_listing() {
+    fn account_entities_are_judged_by_the_organization_listing() {
         let account = json!({"identifier": "222222222222"});
+        let scope = ScopeKey::of_account_entity("222222222222");
         assert_eq!(
             scope_of_entity(&account, Some(Kind::Account)),
+            Some(scope.clone())
+        );
+        let other = json!({"identifier": "prod"});
+        assert_eq!(
+            scope_of_entity(&other, Some(Kind::Account)),
             Some(ScopeKey::organization(Kind::Account))
         );
+        // Not listed by itself: not read, or failed with the listing; left when a complete
+        // listing lacks it.
+        let mut ledger = ScopeLedger::default();
+        assert_eq!(ledger.unclean(&scope), Some(Unclean::NotRead));
+        ledger.organization = Some(["333333333333".to_owned()].into());
+        assert!(ledger.left_organization(&scope));
+        ledger.failed(&ScopeError {
+            kind: Kind::Account,
+            account_id: String::new(),
+            region: None,
+            message: "ListAccounts: AccessDenied".into(),
+            code: Some("AccessDenied".into()),
+        });
+        assert!(matches!(
+            ledger.unclean(&scope),
+            Some(Unclean::Failed { .. })
+        ));
     }
 
     #[test]
