@@ -1315,6 +1315,29 @@ async fn a_scope_going_from_50_entities_to_none_is_held_once_and_deleted_by_the_
         second.stderr
     );
     assert_eq!(remembered_empty_reads(&emu), Value::Null, "memory cleared");
+    // Port's resync logs say it per blueprint, scope and reason, for both runs.
+    let summaries: Vec<Value> = emu
+        .ingested_logs("aws-sync")
+        .into_iter()
+        .filter(|l| l["message"] == "stale deletion by blueprint and scope")
+        .map(|l| l["extra"]["deletion"].clone())
+        .collect();
+    assert_eq!(summaries.len(), 2, "{summaries:?}");
+    assert_eq!(summaries[0]["heldBack"][0]["reason"], "scope-listed-empty");
+    assert_eq!(summaries[0]["heldBack"][0]["count"], 50);
+    assert_eq!(
+        summaries[1]["deleted"],
+        json!([{"blueprint": "awsSecret", "count": 50, "scope":
+            {"kind": "AWS::SecretsManager::Secret", "account": ACCOUNT_ID, "region": "eu-west-1"}}])
+    );
+    let held_metric: Vec<Value> = emu
+        .ingested_metrics("aws-sync")
+        .into_iter()
+        .filter(|m| m["kind"] == "AWS::SecretsManager::Secret")
+        .map(|m| m["metrics"]["phase"]["delete"]["object_count_type"].clone())
+        .collect();
+    assert_eq!(held_metric[0]["held_back"]["object_count"], 50);
+    assert_eq!(held_metric[1]["deleted"]["object_count"], 50);
 
     // Steady state: nothing read empty, nothing stored, no request for the guard.
     let third = resync(&emu, env, &args).await;

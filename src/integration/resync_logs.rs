@@ -5,6 +5,8 @@ use serde_json::{Value, json};
 
 use super::resync_state::{Ended, timestamp};
 use crate::sync::ResyncReport;
+use crate::sync::report::DeletionOutcome;
+use crate::sync::scope::ScopeKey;
 
 /// The first line says how the resync ended; then the report's summary, one line each
 /// (its `error:` lines at level ERROR). `outcome` is the report, or why it could not start.
@@ -29,6 +31,12 @@ pub fn entries(
     };
     let mut logs = vec![line(&headline, level)];
     if let Ok(report) = outcome {
+        let mut extra = extra.clone();
+        extra["deletion"] = deletion(report);
+        logs.push(
+            json!({"message": "stale deletion by blueprint and scope", "level": "INFO",
+            "timestamp": timestamp(at), "extra": extra}),
+        );
         for text in report
             .render()
             .lines()
@@ -44,6 +52,43 @@ pub fn entries(
         }
     }
     logs
+}
+
+/// What stale deletion did, for machines: deleted per blueprint and scope, held back per
+/// reason (with its stable code), and the scopes that failed with AWS's code.
+pub fn deletion(report: &ResyncReport) -> Value {
+    let deleted: Vec<Value> = report
+        .deleted_by_scope
+        .iter()
+        .map(|((blueprint, scope), n)| {
+            json!({"blueprint": blueprint, "scope": scope.as_ref().map(ScopeKey::to_json),
+                   "count": n})
+        })
+        .collect();
+    let held: Vec<Value> = match &report.deletion {
+        Some(DeletionOutcome::Ran { held, .. }) => held
+            .iter()
+            .map(|(why, n)| {
+                json!({"reason": why.code(), "scope": why.scope().map(ScopeKey::to_json),
+                       "message": why.to_string(), "count": n})
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    let skipped = match &report.deletion {
+        Some(DeletionOutcome::Skipped(why)) => Value::String(why.to_string()),
+        _ => Value::Null,
+    };
+    let failed: Vec<Value> = report
+        .extraction
+        .scope_errors
+        .iter()
+        .map(|e| {
+            json!({"kind": e.kind.as_str(), "account": e.account_id, "region": e.region,
+                   "code": e.code})
+        })
+        .collect();
+    json!({"deleted": deleted, "heldBack": held, "skipped": skipped, "failedScopes": failed})
 }
 
 #[cfg(test)]
@@ -70,12 +115,45 @@ mod tests {
             .map(|l| l.trim().to_owned())
             .filter(|l| !l.is_empty())
             .collect();
-        let messages: Vec<&str> = logs[1..]
+        assert_eq!(logs[1]["extra"]["deletion"]["deleted"], json!([]));
+        let messages: Vec<&str> = logs[2..]
             .iter()
             .map(|l| l["message"].as_str().unwrap())
             .collect();
         assert_eq!(messages, rendered);
         assert!(messages.iter().any(|m| m.starts_with("stale deletion:")));
+    }
+
+    #[test]
+    fn deletions_holds_and_failed_scopes_are_sent_per_blueprint_scope_and_reason() {
+        use crate::aws::Kind;
+        use crate::sync::plan::Held;
+        let west = ScopeKey::new(Kind::Secret, "222222222222", "eu-west-1");
+        let mut report = ResyncReport::default();
+        report
+            .deleted_by_scope
+            .insert(("awsSecret".into(), Some(west.clone())), 3);
+        report.deletion = Some(DeletionOutcome::Ran {
+            kept_as_targets: 0,
+            held: [(
+                Held::EmptyRead {
+                    scope: west,
+                    in_port: 50,
+                },
+                50,
+            )]
+            .into(),
+        });
+        let deletion = deletion(&report);
+        assert_eq!(
+            deletion["deleted"],
+            json!([{"blueprint": "awsSecret", "count": 3, "scope":
+                {"kind": "AWS::SecretsManager::Secret", "account": "222222222222",
+                 "region": "eu-west-1"}}])
+        );
+        assert_eq!(deletion["heldBack"][0]["reason"], "scope-listed-empty");
+        assert_eq!(deletion["heldBack"][0]["count"], 50);
+        assert_eq!(deletion["failedScopes"], json!([]));
     }
 
     #[test]

@@ -8,6 +8,7 @@ use super::Ended;
 use crate::aws::Kind;
 use crate::mapping::Mapping;
 use crate::sync::ResyncReport;
+use crate::sync::report::DeletionOutcome;
 use crate::validate::static_blueprint;
 
 /// Who sent the metrics and for which resync.
@@ -23,6 +24,18 @@ fn sync_state(ended: Ended) -> &'static str {
         Ended::Synced => "completed",
         Ended::WithErrors | Ended::CouldNotStart => "failed",
         Ended::Interrupted => "aborted",
+    }
+}
+
+/// Stale entities of `kind`'s scopes deletion kept (any reason).
+fn held_back(report: &ResyncReport, kind: Kind) -> u64 {
+    match &report.deletion {
+        Some(DeletionOutcome::Ran { held, .. }) => held
+            .iter()
+            .filter(|(why, _)| why.scope().is_some_and(|s| s.kind == kind))
+            .map(|(_, n)| n)
+            .sum(),
+        _ => 0,
     }
 }
 
@@ -93,7 +106,10 @@ pub fn kind_metrics(
                     "failed": count(failed),
                     "skipped": count(skipped),
                 }},
-                "delete": {"object_count_type": {"deleted": count(deleted)}},
+                "delete": {"object_count_type": {
+                    "deleted": count(deleted),
+                    "held_back": count(held_back(report, kind)),
+                }},
                 "resync": {
                     "success": if ended == Ended::Synced { 1 } else { 0 },
                     "duration_seconds": duration_seconds,
