@@ -32,7 +32,8 @@ pub struct Resync<'a> {
     pub blueprints: &'a Blueprints,
     pub sources: &'a AwsSources,
     pub port: &'a PortClient,
-    /// Create blueprints missing in Port before writing (existing ones are never changed).
+    /// Create blueprints missing in Port before writing (existing ones are never changed);
+    /// for [`Self::preview`], whether a missing one would be created (then shown as such).
     pub bootstrap_blueprints: bool,
     /// EMPTY_SCOPE_GUARD_MIN.
     pub deletion: DeletionSettings,
