@@ -1398,3 +1398,164 @@ async fn an_empty_read_is_held_again_when_ports_memory_is_not_from_the_last_resy
         run.stderr
     );
 }
+
+/// The shipped mapping without any region or account field (no `region`, `arn` property, no
+/// account relation), with `identifier` as given.
+fn mapping_without_scope_fields(dir: &Path, identifier: &str) -> std::path::PathBuf {
+    fixtures::edited_mapping(dir, |m| {
+        m.replace("            region: .__Region\n", "")
+            .replace("            arn: .ARN\n", "")
+            .replace(
+                "          relations:\n            account: .__AccountId\n",
+                "          relations: {}\n",
+            )
+            .replace(
+                "          identifier: .ARN\n",
+                &format!("          identifier: {identifier}\n"),
+            )
+    })
+}
+
+/// A secret in Port as a mapping without scope fields writes it.
+fn bare_secret(identifier: &str) -> Value {
+    json!({"identifier": identifier, "title": "gone", "properties": {}, "relations": {}})
+}
+
+#[tokio::test]
+async fn without_region_or_account_fields_an_arn_identifier_still_scopes_deletion_and_a_plain_one_keeps_all()
+ {
+    let moto = Moto::start();
+    create_secret(&moto, "us-east-1", "fine", &[]).await;
+    let gone_east = format!("arn:aws:secretsmanager:us-east-1:{ACCOUNT_ID}:secret:gone-AbCdEf");
+    let kept_failed =
+        format!("arn:aws:secretsmanager:ap-southwest-9:{ACCOUNT_ID}:secret:maybe-AbCdEf");
+    let emu = emulator_with_blueprints()
+        .entity_from("awsSecret", bare_secret(&gone_east), OUR_DATASOURCE)
+        .entity_from("awsSecret", bare_secret(&kept_failed), OUR_DATASOURCE)
+        .entity_from("awsSecret", bare_secret("plain-name"), OUR_DATASOURCE)
+        .start()
+        .await;
+    let mut env = cli_env(&moto.env("us-east-1"), &emu);
+    env.push((
+        "AWS_REGIONS".to_owned(),
+        "us-east-1,ap-southwest-9".to_owned(),
+    ));
+    env.push(("AWS_MAX_ATTEMPTS".to_owned(), "1".to_owned()));
+    // Each run uses its --mapping, not the one the first run stored in Port.
+    env.push(("MAPPING_SOURCE".to_owned(), "file".to_owned()));
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let mapping = mapping_without_scope_fields(dir.path(), ".ARN");
+
+    let run = resync(&emu, env.clone(), &["--mapping", mapping.to_str().unwrap()]).await;
+
+    run.assert_exit(1);
+    let ids = |emu: &Emulator| -> BTreeSet<String> {
+        emu.entities("awsSecret")
+            .into_iter()
+            .map(|e| e.identifier)
+            .collect()
+    };
+    let left = ids(&emu);
+    assert!(
+        !left.contains(&gone_east),
+        "its ARN names us-east-1, read completely:\n{}",
+        run.stderr
+    );
+    assert!(
+        left.contains(&kept_failed),
+        "its ARN names the failed region"
+    );
+    assert!(
+        left.contains("plain-name"),
+        "scope unknown and the resync was incomplete"
+    );
+
+    // A plain identifier and no scope fields: nothing of a failed scope is ever deleted. The
+    // only deletion is the ARN-named copy of `fine` (its ARN names a clean scope).
+    let plain_dir = tempfile::tempdir().expect("temporary directory");
+    let plain = mapping_without_scope_fields(plain_dir.path(), ".Name");
+    for _ in 0..2 {
+        let run = resync(&emu, env.clone(), &["--mapping", plain.to_str().unwrap()]).await;
+        run.assert_exit(1);
+        assert!(
+            run.deletion_line().contains(
+                "1 stale entit(ies) held back: scope unknown (no ARN, account and region in the \
+                 entity) and this resync was incomplete"
+            ),
+            "{}",
+            run.stderr
+        );
+    }
+    assert_eq!(
+        ids(&emu),
+        BTreeSet::from([
+            "fine".to_owned(),
+            kept_failed.clone(),
+            "plain-name".to_owned()
+        ])
+    );
+    assert!(ids(&emu).contains(&kept_failed));
+    assert!(ids(&emu).contains("plain-name"));
+}
+
+#[tokio::test]
+async fn entities_ocean_wrote_follow_the_same_scope_rules_and_another_integrations_are_untouched() {
+    let moto = Moto::start();
+    create_secret(&moto, "us-east-1", "fine", &[]).await;
+    let in_region = |region: &str, name: &str| {
+        entity(
+            "awsSecret",
+            &format!("arn:aws:secretsmanager:{region}:{ACCOUNT_ID}:secret:{name}-AbCdEf"),
+            name,
+            json!({"region": region}),
+            json!({"account": ACCOUNT_ID}),
+        )
+    };
+    let gone = in_region("us-east-1", "gone");
+    let failed = in_region("ap-southwest-9", "maybe");
+    let theirs = in_region("us-east-1", "not-ours");
+    let emu = emulator_with_blueprints()
+        .entity_from("awsSecret", port_entity(&gone), OCEAN_AWS_DATASOURCE)
+        .entity_from("awsSecret", port_entity(&failed), OCEAN_AWS_DATASOURCE)
+        .entity_from(
+            "awsSecret",
+            port_entity(&theirs),
+            OTHER_INTEGRATION_DATASOURCE,
+        )
+        .start()
+        .await;
+    let mut env = cli_env(&moto.env("us-east-1"), &emu);
+    env.push((
+        "AWS_REGIONS".to_owned(),
+        "us-east-1,ap-southwest-9".to_owned(),
+    ));
+    env.push(("AWS_MAX_ATTEMPTS".to_owned(), "1".to_owned()));
+
+    let run = resync(&emu, env, &[]).await;
+
+    run.assert_exit(1);
+    let left: BTreeSet<String> = emu
+        .entities("awsSecret")
+        .into_iter()
+        .map(|e| e.identifier)
+        .collect();
+    assert!(
+        !left.contains(&gone.identifier),
+        "Ocean's, in a clean scope: deleted"
+    );
+    assert!(
+        left.contains(&failed.identifier),
+        "Ocean's, in the failed scope: kept"
+    );
+    assert!(
+        left.contains(&theirs.identifier),
+        "another integration's: never ours"
+    );
+    assert!(
+        run.stderr.contains(&format!(
+            "deleted 1 awsSecret of AWS::SecretsManager::Secret in {ACCOUNT_ID} us-east-1"
+        )),
+        "{}",
+        run.stderr
+    );
+}
