@@ -13,12 +13,14 @@ use crate::aws::{Kind, ScopeError};
 use crate::blueprints::Blueprints;
 use crate::entity::Entity;
 
-/// One entity Port holds: its content digest and the scope it belongs to, as an index into
-/// [`Observed::scopes`] (`None`: cannot be told from the entity).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// One entity Port holds: its content digest, the scope it belongs to, as an index into
+/// [`Observed::scopes`] (`None`: cannot be told from the entity), and the identifiers its
+/// relations point at, as indexes into [`Observed::targets`] (what a held-back entity keeps).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Known {
     pub digest: u64,
     pub scope: Option<u32>,
+    pub targets: Vec<u32>,
 }
 
 /// What Port holds for this integration: per blueprint, identifier → digest and scope.
@@ -28,6 +30,9 @@ pub struct Observed {
     /// Each scope once; entities refer to them by index.
     pub scopes: Vec<ScopeKey>,
     scope_index: HashMap<ScopeKey, u32>,
+    /// Each relation target identifier once; entities refer to them by index.
+    pub targets: Vec<String>,
+    target_index: HashMap<String, u32>,
 }
 
 impl Observed {
@@ -45,9 +50,13 @@ impl Observed {
                 continue;
             };
             let scope = scope_of_entity(entity, kind).map(|scope| self.intern(scope));
+            let targets = relation_targets(entity)
+                .map(|id| self.intern_target(id))
+                .collect();
             let known = Known {
                 digest: fingerprint::of_port_entity(entity, merged),
                 scope,
+                targets,
             };
             self.by_blueprint
                 .entry(blueprint.to_owned())
@@ -66,6 +75,16 @@ impl Observed {
         index
     }
 
+    fn intern_target(&mut self, id: &str) -> u32 {
+        if let Some(index) = self.target_index.get(id) {
+            return *index;
+        }
+        let index = self.targets.len() as u32;
+        self.targets.push(id.to_owned());
+        self.target_index.insert(id.to_owned(), index);
+        index
+    }
+
     /// Another blueprint's read, taken in.
     pub fn merge(&mut self, other: Observed) {
         for (blueprint, known) in other.by_blueprint {
@@ -74,6 +93,9 @@ impl Observed {
                 entry.scope = entry
                     .scope
                     .map(|index| self.intern(other.scopes[index as usize].clone()));
+                for target in &mut entry.targets {
+                    *target = self.intern_target(&other.targets[*target as usize]);
+                }
                 entries.insert(id, entry);
             }
             self.by_blueprint.insert(blueprint, entries);
@@ -83,6 +105,20 @@ impl Observed {
     pub fn count(&self) -> usize {
         self.by_blueprint.values().map(HashMap::len).sum()
     }
+}
+
+/// The identifiers an entity's relations point at (a string or a list of them each).
+fn relation_targets(entity: &Value) -> impl Iterator<Item = &str> {
+    entity
+        .get("relations")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flat_map(|relations| relations.values())
+        .flat_map(|value| match value {
+            Value::String(id) => vec![id.as_str()],
+            Value::Array(ids) => ids.iter().filter_map(Value::as_str).collect(),
+            _ => Vec::new(),
+        })
 }
 
 /// Counts per blueprint for the report.
@@ -419,8 +455,8 @@ impl DeletionRules<'_> {
 /// is deleted only when its scope is clean in `ledger` (see [`super::scope`]) and not held by
 /// the empty-read guard, or when its account left the organization (whatever else failed);
 /// an entity whose scope cannot be told only when nothing at all was `incomplete`. Never
-/// beyond the threshold share, never an entity that a kept entity relates to, nothing when a
-/// refused write cannot be placed in a scope.
+/// beyond the threshold share, never an entity that a kept or held-back entity relates to,
+/// nothing when a refused write cannot be placed in a scope.
 pub fn plan_deletion(
     observed: &Observed,
     desired: &Desired,
@@ -445,6 +481,9 @@ pub fn plan_deletion(
     let mut held: BTreeMap<Held, u64> = BTreeMap::new();
     let mut held_entities = Vec::new();
     let mut kept_as_targets = 0;
+    // What held-back entities relate to stays too: deleting it would take them along as its
+    // dependents (deleteDependentEntities) or leave them pointing at nothing.
+    let mut held_targets: HashSet<u32> = HashSet::new();
     for (blueprint, known) in &observed.by_blueprint {
         let produced = desired.produced.get(blueprint);
         let mut found = Vec::new();
@@ -466,6 +505,7 @@ pub fn plan_deletion(
             };
             match decision {
                 Err(hold) => {
+                    held_targets.extend(entry.targets.iter().copied());
                     *held.entry(hold.clone()).or_default() += 1;
                     held_entities.push(HeldEntity {
                         blueprint: blueprint.clone(),
@@ -484,6 +524,7 @@ pub fn plan_deletion(
             stale.insert(blueprint.clone(), found);
         }
     }
+    kept_as_targets += spare_targets_of_held(observed, &mut stale, held_targets);
     let existing = observed.count();
     let to_delete: usize = stale.values().map(Vec::len).sum();
     if existing > 0 && to_delete as f64 / existing as f64 > rules.threshold {
@@ -499,6 +540,37 @@ pub fn plan_deletion(
         kept_as_targets,
         held,
         held_entities,
+    }
+}
+
+/// Takes out of `stale` every entity a held-back entity relates to, and then what those relate
+/// to, and so on (any blueprint: conservative); returns how many were spared.
+fn spare_targets_of_held(
+    observed: &Observed,
+    stale: &mut BTreeMap<String, Vec<Stale>>,
+    mut keep: HashSet<u32>,
+) -> u64 {
+    let mut spared = 0;
+    loop {
+        let mut newly_kept = Vec::new();
+        for (blueprint, found) in stale.iter_mut() {
+            let known = &observed.by_blueprint[blueprint];
+            found.retain(|s| {
+                let target = observed.target_index.get(&s.identifier);
+                if target.is_some_and(|t| keep.contains(t)) {
+                    newly_kept.extend(known[&s.identifier].targets.iter().copied());
+                    spared += 1;
+                    false
+                } else {
+                    true
+                }
+            });
+        }
+        stale.retain(|_, found| !found.is_empty());
+        if newly_kept.is_empty() {
+            return spared;
+        }
+        keep.extend(newly_kept);
     }
 }
 
@@ -955,6 +1027,55 @@ mod tests {
             panic!("deletion runs")
         };
         assert!(stale.is_empty());
+    }
+
+    #[test]
+    fn what_a_held_back_entity_relates_to_is_kept_with_it() {
+        let mut observed = Observed::default();
+        let held = format!("{EAST}held");
+        observed.add(
+            "awsSecret",
+            &[json!({"identifier": held, "relations": {"account": "acct-x"}})],
+            None,
+            None,
+        );
+        observed.add(
+            "awsAccount",
+            &[
+                json!({"identifier": "acct-x"}),
+                json!({"identifier": "acct-y"}),
+            ],
+            None,
+            Some(Kind::Account),
+        );
+        let mut ledger = ScopeLedger::default();
+        ledger.page(&crate::aws::Page {
+            kind: Kind::Account,
+            account_id: "222222222222".into(),
+            region: "us-east-1".into(),
+            items: vec![],
+        });
+        ledger.failed(&denied("us-east-1"));
+        let incomplete = [Incomplete::Scope(denied("us-east-1"))];
+        let Deletion::Run {
+            stale,
+            kept_as_targets,
+            ..
+        } = plan_deletion(
+            &observed,
+            &Desired::default(),
+            &ledger,
+            &incomplete,
+            &DeletionRules::threshold_only(1.0),
+        )
+        else {
+            panic!("deletion runs")
+        };
+        // acct-x would go with the organization listing read completely, but the held secret
+        // relates to it; acct-y goes.
+        assert_eq!(ids(&stale["awsAccount"]), ["acct-y"]);
+        assert!(!stale.contains_key("awsSecret"));
+        assert_eq!(kept_as_targets, 1);
     }
 
     #[test]
