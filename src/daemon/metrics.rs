@@ -348,17 +348,30 @@ mod tests {
         let report = ResyncReport {
             deletion: Some(DeletionOutcome::Ran {
                 kept_as_targets: 0,
-                held: std::collections::BTreeMap::from([(
-                    Held::Scope {
-                        scope: crate::sync::scope::ScopeKey::new(
-                            crate::aws::Kind::Secret,
-                            "222222222222",
-                            "eu-west-1",
-                        ),
-                        why: Unclean::Failed { code: None },
-                    },
-                    3,
-                )]),
+                held: std::collections::BTreeMap::from([
+                    (
+                        Held::Scope {
+                            scope: crate::sync::scope::ScopeKey::new(
+                                crate::aws::Kind::Secret,
+                                "222222222222",
+                                "eu-west-1",
+                            ),
+                            why: Unclean::Failed { code: None },
+                        },
+                        3,
+                    ),
+                    (
+                        Held::EmptyRead {
+                            scope: crate::sync::scope::ScopeKey::new(
+                                crate::aws::Kind::AcmCertificate,
+                                "222222222222",
+                                "us-east-1",
+                            ),
+                            in_port: 40,
+                        },
+                        40,
+                    ),
+                ]),
             }),
             ..ResyncReport::default()
         };
@@ -367,6 +380,12 @@ mod tests {
         assert!(
             text.contains(
                 "port_aws_sync_stale_entities_held_back_total{kind=\"AWS::SecretsManager::Secret\",reason=\"failed\"} 3"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "port_aws_sync_stale_entities_held_back_total{kind=\"AWS::ACM::Certificate\",reason=\"empty_read\"} 40"
             ),
             "{text}"
         );
