@@ -20,3 +20,36 @@ pub struct Entity {
     #[serde(default)]
     pub relations: Map<String, Value>,
 }
+
+impl Entity {
+    /// About how many heap bytes the entity holds: what bounds the write queue.
+    pub fn heap_bytes(&self) -> usize {
+        let text = |t: &Option<String>| t.as_ref().map_or(0, String::len);
+        self.identifier.len()
+            + self.blueprint.len()
+            + text(&self.title)
+            + text(&self.icon)
+            + self.team.as_ref().map_or(0, value_bytes)
+            + object_bytes(&self.properties)
+            + object_bytes(&self.relations)
+    }
+}
+
+/// Per map entry and per value, about what serde_json's preserve_order map spends beside the
+/// text: index slot, hash, key and value headers.
+const ENTRY_OVERHEAD: usize = 64;
+
+fn object_bytes(map: &Map<String, Value>) -> usize {
+    map.iter()
+        .map(|(key, value)| ENTRY_OVERHEAD + key.len() + value_bytes(value))
+        .sum()
+}
+
+fn value_bytes(value: &Value) -> usize {
+    match value {
+        Value::String(s) => s.len(),
+        Value::Array(items) => items.iter().map(|v| 32 + value_bytes(v)).sum(),
+        Value::Object(map) => object_bytes(map),
+        Value::Null | Value::Bool(_) | Value::Number(_) => 0,
+    }
+}

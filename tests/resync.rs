@@ -1103,6 +1103,41 @@ async fn without_creating_missing_related_entities_accounts_are_written_first() 
     }
 }
 
+/// A first resync larger than the write queue's bound (4 batches of 20 × PORT_MAX_IN_FLIGHT)
+/// without createMissingRelatedEntities: the full queue is written while AWS is still read,
+/// and secrets whose account had not been written yet are tried again at the end. The
+/// catalog comes out exact, with no entity failed, and a second resync writes nothing.
+#[tokio::test]
+async fn a_first_resync_beyond_the_write_queue_bound_gives_the_exact_catalog() {
+    let moto = Moto::start();
+    let mut seeded = vec![caller_account()];
+    for n in 0..120 {
+        let region = ["us-east-1", "eu-west-1"][n % 2];
+        seeded.push(create_secret(&moto, region, &format!("queued-{n:03}"), &[]).await);
+    }
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let mapping = fixtures::edited_mapping(dir.path(), |m| {
+        m.replace(
+            "createMissingRelatedEntities: true",
+            "createMissingRelatedEntities: false",
+        )
+    });
+    let emu = emulator().start().await;
+    let mut env = cli_env(&moto.env("us-east-1"), &emu);
+    env.push(("PORT_MAX_IN_FLIGHT".to_owned(), "1".to_owned()));
+    let args = ["--mapping", mapping.to_str().expect("UTF-8 path")];
+
+    let run = resync(&emu, env.clone(), &args).await;
+
+    run.assert_exit(0);
+    assert_eq!(catalog(&emu), expected(&seeded));
+    assert_eq!(run.counts("awsSecret")[5], 0, "no secret failed");
+    assert_eq!(run.counts("awsSecret")[1], 120);
+    let again = resync(&emu, env, &args).await;
+    again.assert_exit(0);
+    assert_eq!(again.entity_writes(), 0, "{:#?}", again.requests);
+}
+
 #[tokio::test]
 async fn credentials_port_refuses_exit_2_with_nothing_written() {
     let moto = Moto::start();

@@ -112,9 +112,15 @@ impl PortClient {
     pub async fn ensure_blueprints(&self, blueprints: &[Value]) -> Result<EnsureReport, PortError> {
         let mut report = EnsureReport::default();
         let mut to_complete = Vec::new();
-        for blueprint in blueprints {
-            let identifier = identifier_of(blueprint)?;
-            if self.get_blueprint(identifier).await?.is_some() {
+        let identifiers = blueprints
+            .iter()
+            .map(identifier_of)
+            .collect::<Result<Vec<_>, _>>()?;
+        // One round trip for all the reads: at steady state nothing else happens here.
+        let found =
+            futures::future::join_all(identifiers.iter().map(|id| self.get_blueprint(id))).await;
+        for ((blueprint, identifier), found) in blueprints.iter().zip(identifiers).zip(found) {
+            if found?.is_some() {
                 report.existing.push(identifier.to_string());
                 continue;
             }

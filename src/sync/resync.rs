@@ -72,10 +72,10 @@ impl Resync<'_> {
     /// write batch starts, requests already sent finish, and stale deletion is skipped.
     pub async fn run_until(&self, cancel: &CancellationToken) -> Result<ResyncReport, ResyncError> {
         let before = self.port.stats();
-        if self.bootstrap_blueprints {
-            self.ensure_blueprints().await?;
-        }
         let mapped = self.mapped_blueprints();
+        if self.bootstrap_blueprints {
+            self.ensure_blueprints(&mapped).await?;
+        }
         let (observed, _, _) = self.read_port(&mapped, false).await?;
 
         let mut desired = Desired::default();
@@ -156,8 +156,24 @@ impl Resync<'_> {
         Ok(preview)
     }
 
-    async fn ensure_blueprints(&self) -> Result<(), ResyncError> {
-        ensure_blueprints(self.port, self.blueprints)
+    /// The blueprints the mapping writes to and the targets of their relations, created if
+    /// missing; blueprints of the directory the mapping does not use are left alone.
+    async fn ensure_blueprints(&self, mapped: &BTreeSet<String>) -> Result<(), ResyncError> {
+        let mut wanted: BTreeSet<String> = BTreeSet::new();
+        let mut pending: Vec<String> = mapped.iter().cloned().collect();
+        while let Some(id) = pending.pop() {
+            if let Some(blueprint) = self.blueprints.get(&id)
+                && wanted.insert(id)
+            {
+                pending.extend(blueprint.relations.values().map(|r| r.target.clone()));
+            }
+        }
+        let json: Vec<Value> = wanted
+            .iter()
+            .filter_map(|id| self.blueprints.get(id))
+            .map(|b| b.json.clone())
+            .collect();
+        ensure_these_blueprints(self.port, &json)
             .await
             .map_err(ResyncError::Blueprints)
     }
@@ -300,8 +316,17 @@ impl Resync<'_> {
         let mut pages_done = false;
         loop {
             writer.send_full_batches(cancel);
+            if writer.is_full() && !writer.is_sending() {
+                let mapped = self.mapped_blueprints();
+                let order = write_order(
+                    self.blueprints,
+                    mapped.iter().chain(writer.queued_blueprints()).cloned(),
+                );
+                writer.make_room(&order, report, cancel).await;
+            }
             tokio::select! {
-                next = pages.next(), if !pages_done => match next {
+                // A full queue holds AWS paging until Port has taken some: backpressure.
+                next = pages.next(), if !pages_done && !writer.is_full() => match next {
                     Some(result) => mapper.take(result, &mut |entity| {
                         if let Offer::Write(entity) = desired.offer(entity, observed, self.blueprints) {
                             writer.queue(entity);
@@ -416,7 +441,11 @@ pub async fn ensure_blueprints(
     blueprints: &Blueprints,
 ) -> Result<(), PortError> {
     let wanted: Vec<_> = blueprints.by_id.values().map(|b| b.json.clone()).collect();
-    let ensured = port.ensure_blueprints(&wanted).await?;
+    ensure_these_blueprints(port, &wanted).await
+}
+
+async fn ensure_these_blueprints(port: &PortClient, wanted: &[Value]) -> Result<(), PortError> {
+    let ensured = port.ensure_blueprints(wanted).await?;
     if !ensured.created.is_empty() {
         tracing::info!(created = ?ensured.created, "created blueprints missing in Port");
     }

@@ -6,7 +6,13 @@
 //! is read grows memory with the catalog, so whole batches go to Port as soon as they fill,
 //! while the next pages are read and mapped. Only when Port creates missing relation targets
 //! itself (`createMissingRelatedEntities`): otherwise targets are written before the entities
-//! that point at them, blueprint by blueprint, which needs extraction to end.
+//! that point at them, blueprint by blueprint, at the end of extraction.
+//!
+//! Backpressure: the queue is bounded in bytes and entities. When it is full, AWS paging
+//! waits (the resync stops polling the page stream, and the SDK paginators only fetch when
+//! polled) until Port has taken some; without `createMissingRelatedEntities` a full queue is
+//! written at once in write order, and entities refused for a target not read yet are tried
+//! again at the end. So the peak memory of a first resync does not depend on the catalog.
 
 use std::collections::BTreeMap;
 
@@ -23,22 +29,38 @@ use crate::port::{BulkOutcome, PortClient, UpsertOptions};
 
 /// Batches being written while extraction goes on. A batch already spreads over
 /// `PORT_MAX_IN_FLIGHT` requests; a second one keeps Port busy while the first finishes.
-/// When Port is slower than AWS, further full batches wait in the queue: pages keep being
-/// read, so no AWS call is held up by Port.
+/// When Port is slower than AWS, further full batches wait in the queue, up to its bound.
 const BATCHES_IN_FLIGHT: usize = 2;
+
+/// The queue is full at this many bytes of waiting entities, or at [`QUEUED_BATCHES`] batches,
+/// whichever comes first: then AWS paging waits until Port has taken some (backpressure), so
+/// a first resync's memory does not grow with the catalog.
+const MAX_QUEUED_BYTES: usize = 4 << 20;
+const QUEUED_BATCHES: usize = 4;
 
 /// Entities waiting to be written, per blueprint, in arrival order.
 #[derive(Debug, Default)]
 pub struct WriteQueue {
     waiting: BTreeMap<String, Vec<Entity>>,
+    entities: usize,
+    bytes: usize,
 }
 
 impl WriteQueue {
     pub fn push(&mut self, entity: Entity) {
-        self.waiting
-            .entry(entity.blueprint.clone())
-            .or_default()
-            .push(entity);
+        self.entities += 1;
+        self.bytes += entity.heap_bytes();
+        match self.waiting.get_mut(&entity.blueprint) {
+            Some(waiting) => waiting.push(entity),
+            None => {
+                self.waiting.insert(entity.blueprint.clone(), vec![entity]);
+            }
+        }
+    }
+
+    fn taken(&mut self, entities: &[Entity]) {
+        self.entities -= entities.len();
+        self.bytes -= entities.iter().map(Entity::heap_bytes).sum::<usize>();
     }
 
     /// The oldest `size` entities of the first blueprint with that many waiting; shorter
@@ -47,7 +69,22 @@ impl WriteQueue {
     pub fn take_full_batch(&mut self, size: usize) -> Option<(String, Vec<Entity>)> {
         let (blueprint, waiting) = self.waiting.iter_mut().find(|(_, w)| w.len() >= size)?;
         let rest = waiting.split_off(size);
-        Some((blueprint.clone(), std::mem::replace(waiting, rest)))
+        let batch = (blueprint.clone(), std::mem::replace(waiting, rest));
+        self.taken(&batch.1);
+        Some(batch)
+    }
+
+    /// The oldest (up to) `size` entities of the blueprint with the most waiting.
+    fn take_largest(&mut self, size: usize) -> Option<(String, Vec<Entity>)> {
+        let (blueprint, waiting) = self
+            .waiting
+            .iter_mut()
+            .filter(|(_, w)| !w.is_empty())
+            .max_by_key(|(_, w)| w.len())?;
+        let rest = waiting.split_off(size.min(waiting.len()));
+        let batch = (blueprint.clone(), std::mem::replace(waiting, rest));
+        self.taken(&batch.1);
+        Some(batch)
     }
 
     /// Blueprints that had something to write this resync.
@@ -67,6 +104,8 @@ impl WriteQueue {
             .collect();
         batches.extend(std::mem::take(&mut self.waiting));
         batches.retain(|(_, entities)| !entities.is_empty());
+        self.entities = 0;
+        self.bytes = 0;
         batches
     }
 }
@@ -87,6 +126,9 @@ pub struct Writer<'a> {
     batch_size: usize,
     /// The one kind feeding each blueprint, to place a refused write in its scope.
     blueprint_kinds: BTreeMap<String, Kind>,
+    /// Entities refused for a missing relation target while the queue was flushed early
+    /// (see [`Writer::make_room`]): tried once more at the end.
+    retry_later: Vec<(String, Vec<Entity>)>,
 }
 
 impl<'a> Writer<'a> {
@@ -102,6 +144,45 @@ impl<'a> Writer<'a> {
             options,
             queue: WriteQueue::default(),
             in_flight: FuturesUnordered::new(),
+            retry_later: Vec::new(),
+        }
+    }
+
+    /// Whether the queue holds enough that AWS paging should wait for Port.
+    pub fn is_full(&self) -> bool {
+        self.queue.bytes >= MAX_QUEUED_BYTES
+            || self.queue.entities >= QUEUED_BATCHES * self.batch_size
+    }
+
+    /// Called when the queue is full and nothing is being sent. When Port creates missing
+    /// relation targets, the largest waiting part goes out as an early batch. Otherwise order
+    /// matters: everything waiting is written now, relation targets first (`order`), and an
+    /// entity refused because its target has not been read yet is tried again at the end.
+    pub async fn make_room(
+        &mut self,
+        order: &[String],
+        report: &mut ResyncReport,
+        cancel: &CancellationToken,
+    ) {
+        if cancel.is_cancelled() {
+            return;
+        }
+        if self.options.create_missing_related_entities {
+            if let Some((blueprint, entities)) = self.queue.take_largest(self.batch_size) {
+                self.in_flight.push(self.send(blueprint, entities));
+            }
+            return;
+        }
+        for (blueprint, entities) in self.queue.drain_in(order) {
+            if cancel.is_cancelled() {
+                return;
+            }
+            let mut missing_target = Vec::new();
+            let sent = self.send(blueprint.clone(), entities).await;
+            self.record(report, sent, Some(&mut missing_target));
+            if !missing_target.is_empty() {
+                self.retry_later.push((blueprint, missing_target));
+            }
         }
     }
 
@@ -160,7 +241,8 @@ impl<'a> Writer<'a> {
         while let Some(sent) = self.in_flight.next().await {
             self.record(report, sent, None);
         }
-        let batches = self.queue.drain_in(order);
+        let mut batches = self.queue.drain_in(order);
+        batches.append(&mut self.retry_later);
         if self.options.create_missing_related_entities {
             // Port creates missing targets itself, so every blueprint is written at once.
             let sends = batches
