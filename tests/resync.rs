@@ -1138,6 +1138,71 @@ async fn a_first_resync_beyond_the_write_queue_bound_gives_the_exact_catalog() {
     assert_eq!(again.entity_writes(), 0, "{:#?}", again.requests);
 }
 
+/// Stale entities whose identifiers, 4.5 MB of them, are more than a resync keeps in memory
+/// (4 MiB per blueprint): their identifiers are read back from Port with one more
+/// identifier-only search, and exactly the stale ones are deleted.
+#[tokio::test]
+async fn stale_entities_beyond_the_identifier_budget_are_still_deleted() {
+    let moto = Moto::start();
+    let seeded = vec![
+        caller_account(),
+        create_secret(&moto, "us-east-1", "alive", &[]).await,
+    ];
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let mapping = fixtures::edited_mapping(dir.path(), |m| {
+        m.replace(
+            "enableMergeEntity: true",
+            "enableMergeEntity: true\nentityDeletionThreshold: 1",
+        )
+    });
+    let mut builder = emulator_with_blueprints();
+    let prefix = "arn:aws:secretsmanager:us-east-1:123456789012:secret:stale-";
+    for n in 0..4500 {
+        let mut identifier = format!("{prefix}{n:04}-");
+        identifier.extend(std::iter::repeat_n('x', 1000 - identifier.len()));
+        let stale = entity(
+            "awsSecret",
+            &identifier,
+            "stale",
+            json!({}),
+            json!({"account": ACCOUNT_ID}),
+        );
+        builder = builder.entity_from("awsSecret", port_entity(&stale), OUR_DATASOURCE);
+    }
+    let emu = builder.start().await;
+    emu.record_bodies(true);
+
+    let run = resync(
+        &emu,
+        cli_env(&moto.env("us-east-1"), &emu),
+        &["--mapping", mapping.to_str().expect("UTF-8 path")],
+    )
+    .await;
+
+    run.assert_exit(0);
+    assert_eq!(run.counts("awsSecret")[6], 4500, "stale secrets deleted");
+    assert_eq!(
+        emu.entity_count("awsSecret"),
+        1,
+        "only the live secret is left"
+    );
+    assert_eq!(catalog(&emu), expected(&seeded));
+    let identifier_reads = run
+        .requests
+        .iter()
+        .filter(|r| r.path == paths::ENTITIES_SEARCH)
+        .filter(|r| {
+            let body: Value = serde_json::from_str(r.body.as_deref().unwrap_or("{}"))
+                .expect("search bodies are JSON");
+            body.get("include") == Some(&json!(["identifier"]))
+        })
+        .count();
+    assert_eq!(
+        identifier_reads, 5,
+        "4500 identifiers read back in pages of 1000"
+    );
+}
+
 #[tokio::test]
 async fn credentials_port_refuses_exit_2_with_nothing_written() {
     let moto = Moto::start();

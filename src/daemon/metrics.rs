@@ -204,6 +204,7 @@ impl Metrics {
                     },
                 ),
                 Held::UnknownScope => ("unknown", "unknown_scope"),
+                Held::IdentifiersUnread => ("unknown", "identifiers_unread"),
                 Held::EmptyRead { scope, .. } => (scope.kind.as_str(), "empty_read"),
             };
             self.held_back

@@ -74,14 +74,7 @@ impl EmptyReads {
         if min == 0 {
             return EmptyReads::default();
         }
-        let mut per_scope = vec![0u64; observed.scopes.len()];
-        for known in observed.by_blueprint.values() {
-            for entry in known.values() {
-                if let Some(index) = entry.scope {
-                    per_scope[index as usize] += 1;
-                }
-            }
-        }
+        let per_scope = observed.per_scope();
         EmptyReads(
             observed
                 .scopes
@@ -145,6 +138,7 @@ mod tests {
             .map(|i| json!({"identifier": format!("{WEST}s{i}")}))
             .collect();
         observed.add("awsSecret", &entities, None, None);
+        observed.seal();
         observed
     }
 

@@ -3,6 +3,7 @@
 pub mod empty_reads;
 pub mod extract;
 pub mod fingerprint;
+pub mod observed;
 pub mod plan;
 pub mod preview;
 pub mod report;

@@ -7,119 +7,12 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use serde_json::Value;
 
 use super::empty_reads::EmptyReads;
-use super::fingerprint::{self, MappedKeys};
-use super::scope::{ScopeKey, ScopeLedger, Unclean, scope_of_entity};
-use crate::aws::{Kind, ScopeError};
+use super::fingerprint::{self, EntityKey};
+pub use super::observed::{Known, Observed, Recovered, Table};
+use super::scope::{ScopeKey, ScopeLedger, Unclean};
+use crate::aws::ScopeError;
 use crate::blueprints::Blueprints;
 use crate::entity::Entity;
-
-/// One entity Port holds: its content digest, the scope it belongs to, as an index into
-/// [`Observed::scopes`] (`None`: cannot be told from the entity), and the identifiers its
-/// relations point at, as indexes into [`Observed::targets`] (what a held-back entity keeps).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Known {
-    pub digest: u64,
-    pub scope: Option<u32>,
-    pub targets: Vec<u32>,
-}
-
-/// What Port holds for this integration: per blueprint, identifier → digest and scope.
-#[derive(Debug, Default)]
-pub struct Observed {
-    pub by_blueprint: BTreeMap<String, HashMap<String, Known>>,
-    /// Each scope once; entities refer to them by index.
-    pub scopes: Vec<ScopeKey>,
-    scope_index: HashMap<ScopeKey, u32>,
-    /// Each relation target identifier once; entities refer to them by index.
-    pub targets: Vec<String>,
-    target_index: HashMap<String, u32>,
-}
-
-impl Observed {
-    /// Digests a page of Port search results; `merged` as in [`fingerprint::of_port_entity`];
-    /// `kind` is the one kind that feeds the blueprint, when there is one.
-    pub fn add(
-        &mut self,
-        blueprint: &str,
-        entities: &[Value],
-        merged: Option<&MappedKeys>,
-        kind: Option<Kind>,
-    ) {
-        for entity in entities {
-            let Some(id) = entity.get("identifier").and_then(Value::as_str) else {
-                continue;
-            };
-            let scope = scope_of_entity(entity, kind).map(|scope| self.intern(scope));
-            let targets = relation_targets(entity)
-                .map(|id| self.intern_target(id))
-                .collect();
-            let known = Known {
-                digest: fingerprint::of_port_entity(entity, merged),
-                scope,
-                targets,
-            };
-            self.by_blueprint
-                .entry(blueprint.to_owned())
-                .or_default()
-                .insert(id.to_owned(), known);
-        }
-    }
-
-    fn intern(&mut self, scope: ScopeKey) -> u32 {
-        if let Some(index) = self.scope_index.get(&scope) {
-            return *index;
-        }
-        let index = self.scopes.len() as u32;
-        self.scopes.push(scope.clone());
-        self.scope_index.insert(scope, index);
-        index
-    }
-
-    fn intern_target(&mut self, id: &str) -> u32 {
-        if let Some(index) = self.target_index.get(id) {
-            return *index;
-        }
-        let index = self.targets.len() as u32;
-        self.targets.push(id.to_owned());
-        self.target_index.insert(id.to_owned(), index);
-        index
-    }
-
-    /// Another blueprint's read, taken in.
-    pub fn merge(&mut self, other: Observed) {
-        for (blueprint, known) in other.by_blueprint {
-            let mut entries = self.by_blueprint.remove(&blueprint).unwrap_or_default();
-            for (id, mut entry) in known {
-                entry.scope = entry
-                    .scope
-                    .map(|index| self.intern(other.scopes[index as usize].clone()));
-                for target in &mut entry.targets {
-                    *target = self.intern_target(&other.targets[*target as usize]);
-                }
-                entries.insert(id, entry);
-            }
-            self.by_blueprint.insert(blueprint, entries);
-        }
-    }
-
-    pub fn count(&self) -> usize {
-        self.by_blueprint.values().map(HashMap::len).sum()
-    }
-}
-
-/// The identifiers an entity's relations point at (a string or a list of them each).
-fn relation_targets(entity: &Value) -> impl Iterator<Item = &str> {
-    entity
-        .get("relations")
-        .and_then(Value::as_object)
-        .into_iter()
-        .flat_map(|relations| relations.values())
-        .flat_map(|value| match value {
-            Value::String(id) => vec![id.as_str()],
-            Value::Array(ids) => ids.iter().filter_map(Value::as_str).collect(),
-            _ => Vec::new(),
-        })
-}
 
 /// Counts per blueprint for the report.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -146,33 +39,75 @@ pub enum Offer {
     Duplicate,
 }
 
+/// Which entities of one blueprint this resync produced.
+#[derive(Debug, Default)]
+struct Produced {
+    /// One bit per entity Port holds, by its position in the blueprint's [`Table`].
+    existing: Vec<u64>,
+    /// Keys of produced entities Port does not hold yet.
+    new: HashSet<EntityKey>,
+}
+
+impl Produced {
+    /// Marks the entity at `at`; false when it already was.
+    fn mark(&mut self, at: usize) -> bool {
+        let (word, bit) = (at / 64, 1u64 << (at % 64));
+        if self.existing.len() <= word {
+            self.existing.resize(word + 1, 0);
+        }
+        let first = self.existing[word] & bit == 0;
+        self.existing[word] |= bit;
+        first
+    }
+
+    fn has(&self, at: usize) -> bool {
+        self.existing
+            .get(at / 64)
+            .is_some_and(|word| word & (1u64 << (at % 64)) != 0)
+    }
+}
+
 /// What this resync produced: which entities are kept, which are relation targets, and the
-/// counts; each entity is judged against Port as it arrives.
+/// counts; each entity is judged against Port as it arrives. An entity Port holds costs one
+/// bit here, a new one its 16-byte key.
 #[derive(Debug, Default)]
 pub struct Desired {
     pub counts: BTreeMap<String, BlueprintCounts>,
-    /// Identifiers produced this resync, per blueprint: the entities that are kept.
-    produced: HashMap<String, HashSet<String>>,
-    /// (blueprint, identifier) of every relation target of a produced entity.
-    referenced: HashSet<(String, String)>,
+    produced: HashMap<String, Produced>,
+    /// Keys of every relation target of a produced entity, per target blueprint.
+    referenced: HashMap<String, HashSet<EntityKey>>,
     pub duplicates: u64,
+}
+
+/// `map[key]`, inserted empty first; the key is only copied when it is new.
+fn slot<'m, T: Default>(map: &'m mut HashMap<String, T>, key: &str) -> &'m mut T {
+    if !map.contains_key(key) {
+        map.insert(key.to_owned(), T::default());
+    }
+    map.get_mut(key).expect("just inserted")
 }
 
 impl Desired {
     pub fn offer(&mut self, entity: Entity, observed: &Observed, blueprints: &Blueprints) -> Offer {
-        let produced = self.produced.entry(entity.blueprint.clone()).or_default();
-        if !produced.insert(entity.identifier.clone()) {
+        let key = fingerprint::key_of(&entity.identifier);
+        let table = observed.table(&entity.blueprint);
+        let position = table.and_then(|t| t.position(key));
+        let produced = slot(&mut self.produced, &entity.blueprint);
+        let first = match position {
+            Some(at) => produced.mark(at),
+            None => produced.new.insert(key),
+        };
+        if !first {
             self.duplicates += 1;
             return Offer::Duplicate;
         }
         self.remember_relation_targets(&entity, blueprints);
-        let counts = self.counts.entry(entity.blueprint.clone()).or_default();
+        let counts = match self.counts.get_mut(&entity.blueprint) {
+            Some(counts) => counts,
+            None => self.counts.entry(entity.blueprint.clone()).or_default(),
+        };
         counts.mapped += 1;
-        match observed
-            .by_blueprint
-            .get(&entity.blueprint)
-            .and_then(|known| known.get(&entity.identifier))
-        {
+        match table.zip(position).map(|(t, at)| t.known_at(at)) {
             Some(known) if known.digest == fingerprint::of_entity(&entity) => {
                 counts.unchanged += 1;
                 Offer::Unchanged
@@ -201,11 +136,22 @@ impl Desired {
                 Value::Array(ids) => ids.iter().filter_map(Value::as_str).collect(),
                 _ => Vec::new(),
             };
-            for id in targets {
-                self.referenced
-                    .insert((relation.target.clone(), id.to_owned()));
+            if targets.is_empty() {
+                continue;
             }
+            let keys = slot(&mut self.referenced, &relation.target);
+            keys.extend(targets.into_iter().map(fingerprint::key_of));
         }
+    }
+
+    fn is_produced(&self, blueprint: &str, at: usize) -> bool {
+        self.produced.get(blueprint).is_some_and(|p| p.has(at))
+    }
+
+    fn is_referenced(&self, blueprint: &str, key: EntityKey) -> bool {
+        self.referenced
+            .get(blueprint)
+            .is_some_and(|keys| keys.contains(&key))
     }
 }
 
@@ -288,6 +234,9 @@ pub enum Held {
     /// listed nothing while Port holds `in_port` of its entities, and the previous resync did
     /// not list it empty too. The next resync that does confirms the deletion.
     EmptyRead { scope: ScopeKey, in_port: u64 },
+    /// Its identifier had to be read back from Port (see [`super::observed`]) and that read
+    /// failed.
+    IdentifiersUnread,
 }
 
 impl std::fmt::Display for Held {
@@ -302,6 +251,7 @@ impl std::fmt::Display for Held {
                 "{scope} listed no item while Port holds {in_port} of its entities \
                  (EMPTY_SCOPE_GUARD_MIN); deleted when the next resync lists it empty again"
             ),
+            Held::IdentifiersUnread => f.write_str("reading its identifier back from Port failed"),
         }
     }
 }
@@ -311,7 +261,7 @@ impl Held {
     pub fn scope(&self) -> Option<&ScopeKey> {
         match self {
             Held::Scope { scope, .. } | Held::EmptyRead { scope, .. } => Some(scope),
-            Held::UnknownScope => None,
+            Held::UnknownScope | Held::IdentifiersUnread => None,
         }
     }
 
@@ -326,6 +276,7 @@ impl Held {
             },
             Held::UnknownScope => "scope-unknown-resync-incomplete",
             Held::EmptyRead { .. } => "scope-listed-empty",
+            Held::IdentifiersUnread => "identifiers-unread",
         }
     }
 }
@@ -451,12 +402,8 @@ impl DeletionRules<'_> {
     }
 }
 
-/// Decides stale deletion after the writes. Per scope: an entity this resync did not produce
-/// is deleted only when its scope is clean in `ledger` (see [`super::scope`]) and not held by
-/// the empty-read guard, or when its account left the organization (whatever else failed);
-/// an entity whose scope cannot be told only when nothing at all was `incomplete`. Never
-/// beyond the threshold share, never an entity that a kept or held-back entity relates to,
-/// nothing when a refused write cannot be placed in a scope.
+/// Decides stale deletion after the writes, with every stale identifier at hand:
+/// [`judge_deletion`] then [`Judgement::into_deletion`] with nothing recovered.
 pub fn plan_deletion(
     observed: &Observed,
     desired: &Desired,
@@ -464,11 +411,41 @@ pub fn plan_deletion(
     incomplete: &[Incomplete],
     rules: &DeletionRules<'_>,
 ) -> Deletion {
+    match judge_deletion(observed, desired, ledger, incomplete, rules) {
+        Ok(judgement) => judgement.into_deletion(observed, &Recovered::default()),
+        Err(why) => Deletion::Skipped(why),
+    }
+}
+
+/// The stale entities, by blueprint and position in its [`Table`], before their identifiers
+/// are looked up; the held ones counted by reason.
+#[derive(Debug, Default)]
+pub struct Judgement {
+    stale: BTreeMap<String, Vec<(usize, EntityKey, StaleRule)>>,
+    held: BTreeMap<Held, u64>,
+    /// Each held entity of a table that kept its identifiers: what `plan` lists.
+    held_entities: Vec<HeldEntity>,
+    kept_as_targets: u64,
+}
+
+/// Per scope: an entity this resync did not produce is stale only when its scope is clean in
+/// `ledger` (see [`super::scope`]) and not held by the empty-read guard, or when its account
+/// left the organization (whatever else failed); an entity whose scope cannot be told only
+/// when nothing at all was `incomplete`. Never beyond the threshold share, never an entity
+/// that a kept or held-back entity relates to, nothing when a refused write cannot be placed
+/// in a scope.
+pub fn judge_deletion(
+    observed: &Observed,
+    desired: &Desired,
+    ledger: &ScopeLedger,
+    incomplete: &[Incomplete],
+    rules: &DeletionRules<'_>,
+) -> Result<Judgement, SkipReason> {
     if incomplete
         .iter()
         .any(|i| matches!(i, Incomplete::UnscopedRefusedWrites(_)))
     {
-        return Deletion::Skipped(SkipReason::Incomplete(incomplete.to_vec()));
+        return Err(SkipReason::Incomplete(incomplete.to_vec()));
     }
     let complete_everywhere = incomplete.is_empty();
     // Decided once per scope: every entity of a scope shares its fate.
@@ -477,88 +454,147 @@ pub fn plan_deletion(
         .iter()
         .map(|scope| decide_scope(scope, ledger, complete_everywhere, rules))
         .collect();
-    let mut stale: BTreeMap<String, Vec<Stale>> = BTreeMap::new();
-    let mut held: BTreeMap<Held, u64> = BTreeMap::new();
-    let mut held_entities = Vec::new();
-    let mut kept_as_targets = 0;
+    let mut judgement = Judgement::default();
     // What held-back entities relate to stays too: deleting it would take them along as its
     // dependents (deleteDependentEntities) or leave them pointing at nothing.
-    let mut held_targets: HashSet<u32> = HashSet::new();
-    for (blueprint, known) in &observed.by_blueprint {
-        let produced = desired.produced.get(blueprint);
+    let mut held_targets: HashSet<EntityKey> = HashSet::new();
+    for (blueprint, table) in observed.tables() {
         let mut found = Vec::new();
-        for (id, entry) in known {
-            if produced.is_some_and(|p| p.contains(id)) {
+        for (at, key, known) in table.entries() {
+            if desired.is_produced(blueprint, at) {
                 continue;
             }
-            if desired
-                .referenced
-                .contains(&(blueprint.clone(), id.clone()))
-            {
-                kept_as_targets += 1;
+            if desired.is_referenced(blueprint, key) {
+                judgement.kept_as_targets += 1;
                 continue;
             }
-            let decision = match entry.scope {
+            let decision = match known.scope {
                 Some(index) => decisions[index as usize].clone(),
                 None if complete_everywhere => Ok(StaleRule::EveryScopeReadCompletely),
                 None => Err(Held::UnknownScope),
             };
             match decision {
                 Err(hold) => {
-                    held_targets.extend(entry.targets.iter().copied());
-                    *held.entry(hold.clone()).or_default() += 1;
-                    held_entities.push(HeldEntity {
-                        blueprint: blueprint.clone(),
-                        identifier: id.clone(),
-                        why: hold,
-                    });
+                    held_targets.extend(observed.targets_of(table, at));
+                    if let Some(identifier) = table.identifier(at) {
+                        judgement.held_entities.push(HeldEntity {
+                            blueprint: blueprint.clone(),
+                            identifier: identifier.to_owned(),
+                            why: hold.clone(),
+                        });
+                    }
+                    *judgement.held.entry(hold).or_default() += 1;
                 }
-                Ok(rule) => found.push(Stale {
-                    identifier: id.clone(),
-                    rule,
-                }),
+                Ok(rule) => found.push((at, key, rule)),
             }
         }
         if !found.is_empty() {
-            found.sort_by(|a, b| a.identifier.cmp(&b.identifier));
-            stale.insert(blueprint.clone(), found);
+            judgement.stale.insert(blueprint.clone(), found);
         }
     }
-    kept_as_targets += spare_targets_of_held(observed, &mut stale, held_targets);
+    judgement.kept_as_targets +=
+        spare_targets_of_held(observed, &mut judgement.stale, held_targets);
     let existing = observed.count();
-    let to_delete: usize = stale.values().map(Vec::len).sum();
+    let to_delete: usize = judgement.stale.values().map(Vec::len).sum();
     if existing > 0 && to_delete as f64 / existing as f64 > rules.threshold {
-        return Deletion::Skipped(SkipReason::Threshold {
+        return Err(SkipReason::Threshold {
             to_delete,
             existing,
             threshold: rules.threshold,
         });
     }
-    held_entities.sort_by(|a, b| (&a.blueprint, &a.identifier).cmp(&(&b.blueprint, &b.identifier)));
-    Deletion::Run {
-        stale,
-        kept_as_targets,
-        held,
-        held_entities,
+    Ok(judgement)
+}
+
+impl Judgement {
+    /// Keeps every stale entity of `blueprint`, counted as held for `why`.
+    pub fn hold_blueprint(&mut self, blueprint: &str, why: Held) {
+        if let Some(stale) = self.stale.remove(blueprint) {
+            *self.held.entry(why).or_default() += stale.len() as u64;
+        }
+    }
+
+    /// Keys of stale entities whose identifiers their table did not keep: what
+    /// [`Observed`]'s second read recovers.
+    pub fn unnamed(&self, observed: &Observed) -> BTreeMap<String, HashSet<EntityKey>> {
+        self.stale
+            .iter()
+            .filter(|(blueprint, _)| {
+                observed
+                    .table(blueprint)
+                    .is_some_and(|t| !t.has_identifiers())
+            })
+            .map(|(blueprint, stale)| {
+                (
+                    blueprint.clone(),
+                    stale.iter().map(|(_, key, _)| *key).collect(),
+                )
+            })
+            .collect()
+    }
+
+    /// The decision with identifiers: kept ones from `observed`, the others from `recovered`.
+    /// A stale entity the second read no longer found was deleted meanwhile: nothing to do.
+    pub fn into_deletion(self, observed: &Observed, recovered: &Recovered) -> Deletion {
+        let mut stale: BTreeMap<String, Vec<Stale>> = BTreeMap::new();
+        let mut gone = 0usize;
+        for (blueprint, entries) in self.stale {
+            let Some(table) = observed.table(&blueprint) else {
+                continue;
+            };
+            let mut found: Vec<Stale> = entries
+                .into_iter()
+                .filter_map(|(at, key, rule)| {
+                    let id = table
+                        .identifier(at)
+                        .or_else(|| recovered.get(&blueprint, key));
+                    gone += usize::from(id.is_none());
+                    Some(Stale {
+                        identifier: id?.to_owned(),
+                        rule,
+                    })
+                })
+                .collect();
+            if !found.is_empty() {
+                found.sort_by(|a, b| a.identifier.cmp(&b.identifier));
+                stale.insert(blueprint, found);
+            }
+        }
+        if gone > 0 {
+            tracing::info!(
+                count = gone,
+                "stale entities no longer in Port when their identifiers were read again"
+            );
+        }
+        let mut held_entities = self.held_entities;
+        held_entities
+            .sort_by(|a, b| (&a.blueprint, &a.identifier).cmp(&(&b.blueprint, &b.identifier)));
+        Deletion::Run {
+            stale,
+            kept_as_targets: self.kept_as_targets,
+            held: self.held,
+            held_entities,
+        }
     }
 }
 
 /// Takes out of `stale` every entity a held-back entity relates to, and then what those relate
-/// to, and so on (any blueprint: conservative); returns how many were spared.
+/// to, and so on (any blueprint, by identifier: conservative); returns how many were spared.
 fn spare_targets_of_held(
     observed: &Observed,
-    stale: &mut BTreeMap<String, Vec<Stale>>,
-    mut keep: HashSet<u32>,
+    stale: &mut BTreeMap<String, Vec<(usize, EntityKey, StaleRule)>>,
+    mut keep: HashSet<EntityKey>,
 ) -> u64 {
     let mut spared = 0;
     loop {
         let mut newly_kept = Vec::new();
         for (blueprint, found) in stale.iter_mut() {
-            let known = &observed.by_blueprint[blueprint];
-            found.retain(|s| {
-                let target = observed.target_index.get(&s.identifier);
-                if target.is_some_and(|t| keep.contains(t)) {
-                    newly_kept.extend(known[&s.identifier].targets.iter().copied());
+            let Some(table) = observed.table(blueprint) else {
+                continue;
+            };
+            found.retain(|(at, key, _)| {
+                if keep.contains(key) {
+                    newly_kept.extend(observed.targets_of(table, *at));
                     spared += 1;
                     false
                 } else {
@@ -640,6 +676,7 @@ mod tests {
     use std::path::Path;
 
     use super::*;
+    use crate::aws::Kind;
     use serde_json::json;
 
     fn blueprints() -> Blueprints {
@@ -673,6 +710,7 @@ mod tests {
             None,
             None,
         );
+        observed.seal();
         let mut desired = Desired::default();
         let offers = [
             same.clone(),
@@ -716,6 +754,7 @@ mod tests {
             None,
             None,
         );
+        observed.seal();
         observed.add(
             "awsAccount",
             &[
@@ -726,6 +765,7 @@ mod tests {
             None,
             None,
         );
+        observed.seal();
         let mut desired = Desired::default();
         let _ = desired.offer(kept_cert, &observed, &bps);
         // Account 2 left the organization listing, but a kept certificate still points at it.
@@ -776,6 +816,7 @@ mod tests {
         let ids = [format!("{WEST}a"), format!("{EAST}b"), "no-arn".to_owned()];
         let entities: Vec<Value> = ids.iter().map(|id| json!({"identifier": id})).collect();
         observed.add("awsSecret", &entities, None, None);
+        observed.seal();
         let mut ledger = ScopeLedger::default();
         ledger.page(&page("eu-west-1"));
         ledger.failed(&denied("us-east-1"));
@@ -832,6 +873,7 @@ mod tests {
             None,
             None,
         );
+        observed.seal();
         let only_east = {
             let mut ledger = ScopeLedger::default();
             ledger.page(&page("us-east-1"));
@@ -894,6 +936,7 @@ mod tests {
             None,
             None,
         );
+        observed.seal();
         let desired = Desired::default();
         let ledger = ScopeLedger::default();
         let refused = [Incomplete::UnscopedRefusedWrites(1)];
@@ -946,6 +989,7 @@ mod tests {
             .map(|i| json!({"identifier": format!("{WEST}s{i}")}))
             .collect();
         observed.add("awsSecret", &entities, None, None);
+        observed.seal();
         let mut ledger = ScopeLedger::default();
         ledger.page(&page("eu-west-1"));
         let now = EmptyReads::observe(&observed, &ledger, 10);
@@ -999,6 +1043,7 @@ mod tests {
             None,
             None,
         );
+        observed.seal();
         let mut ledger = ScopeLedger::default();
         ledger.failed(&denied("us-east-1"));
         ledger.organization = Some(["222222222222", "333333333333"].map(String::from).into());
@@ -1039,6 +1084,7 @@ mod tests {
             None,
             None,
         );
+        observed.seal();
         observed.add(
             "awsAccount",
             &[
@@ -1048,6 +1094,7 @@ mod tests {
             None,
             Some(Kind::Account),
         );
+        observed.seal();
         let mut ledger = ScopeLedger::default();
         ledger.page(&crate::aws::Page {
             kind: Kind::Account,

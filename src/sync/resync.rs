@@ -13,8 +13,8 @@ use super::empty_reads::{DeletionSettings, EmptyReads};
 use super::extract::{Extraction, PageMapper, mapped_kinds};
 use super::fingerprint::MappedKeys;
 use super::plan::{
-    Deletion, DeletionRules, Desired, Incomplete, Observed, Offer, SkipReason, plan_deletion,
-    write_order,
+    Deletion, DeletionRules, Desired, Held, Incomplete, Judgement, Observed, Offer, Recovered,
+    SkipReason, judge_deletion, write_order,
 };
 use super::preview::{PortCopies, Preview};
 use super::report::{DeletionOutcome, ResyncReport, WriteFailure};
@@ -140,14 +140,18 @@ impl Resync<'_> {
             ..ResyncReport::default()
         };
         report.empty_reads = self.empty_reads(&observed, &report);
-        preview.deletion(self.decide_deletion(&observed, &desired, &report));
+        // Plan keeps every identifier: nothing to recover.
+        preview.deletion(match self.judge_deletion(&observed, &desired, &report) {
+            Ok(judgement) => judgement.into_deletion(&observed, &Recovered::default()),
+            Err(why) => Deletion::Skipped(why),
+        });
         preview.unchanged(
             desired
                 .counts
                 .iter()
                 .map(|(bp, counts)| (bp.clone(), counts.unchanged)),
         );
-        for blueprint in observed.by_blueprint.keys().chain(&mapped) {
+        for blueprint in observed.blueprints().chain(&mapped) {
             preview.blueprints.entry(blueprint.clone()).or_default();
         }
         preview.sort();
@@ -246,7 +250,11 @@ impl Resync<'_> {
         let reads = mapped.iter().map(|blueprint| async move {
             let merged = self.merged_keys(blueprint);
             let kind = kinds.get(blueprint).copied();
-            let mut observed = Observed::default();
+            let mut observed = if keep_copies {
+                Observed::keeping_identifiers()
+            } else {
+                Observed::default()
+            };
             let mut copies: HashMap<String, Value> = HashMap::new();
             let read = self
                 .port
@@ -355,12 +363,12 @@ impl Resync<'_> {
 
     /// The stale deletion decision, from what was read, produced and written: the one
     /// `resync` acts on and `plan` shows.
-    fn decide_deletion(
+    fn judge_deletion(
         &self,
         observed: &Observed,
         desired: &Desired,
         report: &ResyncReport,
-    ) -> Deletion {
+    ) -> Result<Judgement, SkipReason> {
         let threshold = self.mapping.config.entity_deletion_threshold;
         let mut ledger = report.extraction.scopes.clone();
         for failure in &report.write_failures {
@@ -373,7 +381,27 @@ impl Resync<'_> {
             empty_now: &report.empty_reads,
             empty_before: self.empty_before,
         };
-        plan_deletion(observed, desired, &ledger, &incomplete(report), &rules)
+        judge_deletion(observed, desired, &ledger, &incomplete(report), &rules)
+    }
+
+    /// Identifiers of the stale entities whose table dropped them (see [`super::observed`]):
+    /// one identifier-only read of each such blueprint, keeping only the stale ones. A read
+    /// that fails holds that blueprint's stale entities back.
+    async fn name_stale(&self, mut judgement: Judgement, observed: &Observed) -> Deletion {
+        let mut recovered = Recovered::default();
+        for (blueprint, wanted) in judgement.unnamed(observed) {
+            let read = self
+                .port
+                .owned_entity_pages(&blueprint, &["identifier"], |page| {
+                    recovered.take(&blueprint, &page, &wanted)
+                })
+                .await;
+            if let Err(error) = read {
+                tracing::warn!(blueprint, %error, "could not read back the identifiers of stale entities");
+                judgement.hold_blueprint(&blueprint, Held::IdentifiersUnread);
+            }
+        }
+        judgement.into_deletion(observed, &recovered)
     }
 
     async fn delete_stale(
@@ -383,7 +411,11 @@ impl Resync<'_> {
         order: &[String],
         report: &mut ResyncReport,
     ) {
-        match self.decide_deletion(observed, desired, report) {
+        let deletion = match self.judge_deletion(observed, desired, report) {
+            Ok(judgement) => self.name_stale(judgement, observed).await,
+            Err(why) => Deletion::Skipped(why),
+        };
+        match deletion {
             Deletion::Skipped(why) => {
                 tracing::warn!("stale deletion {why}");
                 report.deletion = Some(DeletionOutcome::Skipped(why));
@@ -482,7 +514,7 @@ fn incomplete(report: &ResyncReport) -> Vec<Incomplete> {
 }
 
 fn count_blueprints(report: &mut ResyncReport, observed: &Observed, desired: &Desired) {
-    for (blueprint, known) in &observed.by_blueprint {
+    for (blueprint, known) in observed.tables() {
         report
             .blueprints
             .entry(blueprint.clone())
