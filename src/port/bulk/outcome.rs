@@ -31,6 +31,11 @@ impl FailedEntity {
         }
     }
 
+    /// Port could not take it now (unreachable, 429, 5xx): the same write may pass later.
+    pub fn is_transient(&self) -> bool {
+        self.error == "network_error" || matches!(self.status_code, Some(429 | 500..))
+    }
+
     /// Port refused it because a relation target does not exist (yet).
     pub fn is_missing_target(&self) -> bool {
         self.status_code == Some(404)
