@@ -311,6 +311,37 @@ mod tests {
     }
 
     #[test]
+    fn throttling_and_timeouts_are_transient_refusals_are_not() {
+        use aws_sdk_secretsmanager::operation::describe_secret::DescribeSecretError;
+        let service = |code: &str, status: u16| {
+            SdkError::service_error(
+                DescribeSecretError::generic(metadata(code, "from AWS")),
+                HttpResponse::new(
+                    status.try_into().expect("valid status"),
+                    aws_smithy_types::body::SdkBody::empty(),
+                ),
+            )
+        };
+        let throttled = read_error("DescribeSecret", &service("ThrottlingException", 400));
+        assert_eq!(
+            throttled,
+            ReadError {
+                message: "DescribeSecret: ThrottlingException: from AWS".to_owned(),
+                transient: true,
+            }
+        );
+        assert!(read_error("DescribeSecret", &service("InternalServiceError", 500)).transient);
+        assert!(read_error("DescribeSecret", &service("SomethingNew", 503)).transient);
+        assert!(!read_error("DescribeSecret", &service("AccessDeniedException", 400)).transient);
+        assert!(
+            !read_error("DescribeSecret", &service("InvalidParameterException", 400)).transient
+        );
+        let timeout: SdkError<DescribeSecretError> =
+            SdkError::timeout_error(std::io::Error::other("no answer in 3s"));
+        assert!(read_error("DescribeSecret", &timeout).transient);
+    }
+
+    #[test]
     fn service_errors_keep_their_code_apart_from_the_message() {
         use aws_sdk_acm::operation::list_certificates::ListCertificatesError;
         let error = SdkError::service_error(

@@ -55,3 +55,38 @@ impl From<String> for Failure {
         Failure::lasting(message)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn port(status: u16) -> PortError {
+        PortError::Api {
+            operation: "bulk_upsert",
+            status,
+            error: "some_error".into(),
+            message: "from Port".into(),
+        }
+    }
+
+    #[test]
+    fn port_busy_or_failing_is_transient_a_refusal_is_not() {
+        for status in [429, 500, 502, 503] {
+            assert!(
+                Failure::port("writing", &port(status)).transient,
+                "{status}"
+            );
+        }
+        for status in [400, 404, 422] {
+            assert!(
+                !Failure::port("writing", &port(status)).transient,
+                "{status}"
+            );
+        }
+        assert_eq!(
+            Failure::port("writing awsSecret a", &port(503)).message,
+            "writing awsSecret a: Port answered 503 to bulk_upsert: some_error: from Port"
+        );
+        assert!(!Failure::from("no region for a".to_owned()).transient);
+    }
+}

@@ -66,3 +66,26 @@ pub struct BulkDeleteOutcome {
 }
 
 pub(crate) type EntityResult = Result<UpsertedEntity, FailedEntity>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused(status_code: Option<u16>, error: &str) -> FailedEntity {
+        FailedEntity {
+            identifier: "a".into(),
+            status_code,
+            error: error.into(),
+            message: String::new(),
+        }
+    }
+
+    #[test]
+    fn unreachable_busy_or_failing_port_is_transient() {
+        assert!(refused(None, "network_error").is_transient());
+        assert!(refused(Some(429), "rate_limited").is_transient());
+        assert!(refused(Some(503), "service_unavailable").is_transient());
+        assert!(!refused(Some(422), "invalid_request").is_transient());
+        assert!(!refused(None, "entity_too_large").is_transient());
+    }
+}
