@@ -27,7 +27,8 @@ use support::aws_proxy::{AwsProxy, first_calls, json_access_denied, json_throttl
 use support::certs::{KeySpec, self_signed};
 use support::live::{
     REGION, deploy_dir, emulator, events, fixture, messages_left, metrics, ocean_secret_body,
-    pattern, post_webhook, put_events, read_json, ready, secret_in, secrets_queue, sqs,
+    pattern, post_webhook, put_created, put_events, read_json, ready, secret_in, secrets_queue,
+    sqs, wait_for_secret, wait_for_secret_and_drained,
 };
 use support::moto::{ACCOUNT_ID, Moto, credentials};
 use support::service::{self, Service};
@@ -876,15 +877,8 @@ async fn serve_events_follows_a_secret_from_eventbridge_through_sqs_into_port() 
         .unwrap()
         .arn
         .unwrap();
-    let mut created = fixture("secretsmanager-create-secret");
-    created["detail"]["responseElements"]["arn"] = json!(arn);
-    put_events(&moto, &[created]).await;
-    service
-        .wait_for("the created secret in Port", || {
-            let found = emu.entity("awsSecret", &arn).is_some();
-            async move { found }
-        })
-        .await;
+    put_created(&moto, &arn).await;
+    wait_for_secret(&service, &emu, &arn, "the created secret in Port").await;
 
     // A burst: one tag change, a hundred events about it, one or two writes.
     sm.tag_resource()
@@ -990,15 +984,8 @@ async fn serve_events_leaves_a_message_whose_read_is_denied_and_deletes_nothing(
         .unwrap()
         .arn
         .unwrap();
-    let mut created = fixture("secretsmanager-create-secret");
-    created["detail"]["responseElements"]["arn"] = json!(arn);
-    put_events(&moto, &[created]).await;
-    service
-        .wait_for("the created secret in Port", || {
-            let found = emu.entity("awsSecret", &arn).is_some();
-            async move { found }
-        })
-        .await;
+    put_created(&moto, &arn).await;
+    wait_for_secret(&service, &emu, &arn, "the created secret in Port").await;
 
     proxy.answer(|call| {
         (call.operation == "DescribeSecret")
@@ -1091,12 +1078,7 @@ async fn the_webhook_takes_oceans_body_and_raw_events_with_the_right_key_only() 
 
     let (status, body) = post_webhook(&service, Some(API_KEY), ocean).await;
     assert_eq!(status, 202, "{body}");
-    service
-        .wait_for("the secret from Ocean's body in Port", || {
-            let found = emu.entity("awsSecret", &arn).is_some();
-            async move { found }
-        })
-        .await;
+    wait_for_secret(&service, &emu, &arn, "the secret from Ocean's body in Port").await;
 
     // A raw EventBridge event (API destination) on the same route.
     secrets_client(&moto.sdk_config(REGION).await)
@@ -1176,12 +1158,13 @@ async fn the_webhook_tries_again_a_read_aws_throttled_until_it_passes() {
     let arn = secret_in(&moto, "app/throttled").await;
     let (status, body) = post_webhook(&service, Some(API_KEY), ocean_secret_body(&arn)).await;
     assert_eq!(status, 202, "{body}");
-    service
-        .wait_for("the secret in Port after two throttled reads", || {
-            let found = emu.entity("awsSecret", &arn).is_some();
-            async move { found }
-        })
-        .await;
+    wait_for_secret(
+        &service,
+        &emu,
+        &arn,
+        "the secret in Port after two throttled reads",
+    )
+    .await;
     let stderr = service.stderr();
     assert_eq!(
         stderr.matches("live event failed; trying again").count(),
@@ -1259,17 +1242,8 @@ async fn a_failed_message_comes_back_long_before_the_visibility_timeout() {
     let service = Service::start(&["serve-events"], &env);
     ready(&service).await;
     let arn = secret_in(&moto, "app/throttled").await;
-    let mut created = fixture("secretsmanager-create-secret");
-    created["detail"]["responseElements"]["arn"] = json!(arn);
-    put_events(&moto, &[created]).await;
-    service
-        .wait_for("the secret in Port and the queue drained", || {
-            let found = emu.entity("awsSecret", &arn).is_some();
-            let moto = &moto;
-            let url = queue_url.clone();
-            async move { found && messages_left(moto, &url).await == 0 }
-        })
-        .await;
+    put_created(&moto, &arn).await;
+    wait_for_secret_and_drained(&service, &emu, &moto, &queue_url, &arn).await;
     let stderr = service.stderr();
     assert!(
         stderr.contains("failed live event comes back for another try")
@@ -1325,17 +1299,8 @@ async fn a_message_handled_longer_than_its_visibility_is_handled_once() {
         ..Default::default()
     });
     let arn = secret_in(&moto, "app/slow").await;
-    let mut created = fixture("secretsmanager-create-secret");
-    created["detail"]["responseElements"]["arn"] = json!(arn);
-    put_events(&moto, &[created]).await;
-    service
-        .wait_for("the secret in Port and the queue drained", || {
-            let found = emu.entity("awsSecret", &arn).is_some();
-            let moto = &moto;
-            let url = queue_url.clone();
-            async move { found && messages_left(moto, &url).await == 0 }
-        })
-        .await;
+    put_created(&moto, &arn).await;
+    wait_for_secret_and_drained(&service, &emu, &moto, &queue_url, &arn).await;
     assert_eq!(
         messages_left(&moto, &dlq_url).await,
         0,
@@ -1440,15 +1405,14 @@ async fn run_follows_a_live_event_with_its_schedule_far_away() {
     let service = Service::start(&["run"], &env);
     ready(&service).await;
     let arn = secret_in(&moto, "app/run").await;
-    let mut created = fixture("secretsmanager-create-secret");
-    created["detail"]["responseElements"]["arn"] = json!(arn);
-    put_events(&moto, &[created]).await;
-    service
-        .wait_for("the created secret in Port without a resync", || {
-            let found = emu.entity("awsSecret", &arn).is_some();
-            async move { found }
-        })
-        .await;
+    put_created(&moto, &arn).await;
+    wait_for_secret(
+        &service,
+        &emu,
+        &arn,
+        "the created secret in Port without a resync",
+    )
+    .await;
     let metrics = metrics(&service).await;
     assert!(
         metrics.contains(r#"port_aws_sync_live_events_total{source="cloudtrail",kind="AWS::SecretsManager::Secret",action="upsert"} 1"#),

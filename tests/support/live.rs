@@ -186,3 +186,37 @@ pub fn ocean_secret_body(arn: &str) -> String {
     })
     .to_string()
 }
+
+/// Puts the CreateSecret event CloudTrail would send for the secret `arn`.
+pub async fn put_created(moto: &Moto, arn: &str) {
+    let mut created = fixture("secretsmanager-create-secret");
+    created["detail"]["responseElements"]["arn"] = json!(arn);
+    put_events(moto, &[created]).await;
+}
+
+/// Waits for entity `arn` of `awsSecret` in the emulator (`what` names it in a timeout).
+pub async fn wait_for_secret(service: &Service, emu: &Emulator, arn: &str, what: &str) {
+    service
+        .wait_for(what, || {
+            let found = emu.entity("awsSecret", arn).is_some();
+            async move { found }
+        })
+        .await;
+}
+
+/// Waits for entity `arn` of `awsSecret` in the emulator and for the queue at `url` to hold
+/// no message.
+pub async fn wait_for_secret_and_drained(
+    service: &Service,
+    emu: &Emulator,
+    moto: &Moto,
+    url: &str,
+    arn: &str,
+) {
+    service
+        .wait_for("the secret in Port and the queue drained", || {
+            let found = emu.entity("awsSecret", arn).is_some();
+            async move { found && messages_left(moto, url).await == 0 }
+        })
+        .await;
+}
