@@ -18,37 +18,27 @@ use aws_sdk_acm::primitives::Blob;
 use aws_sdk_sts::config::Region;
 use port_aws_sync::actions::catalog::CatalogFollower;
 use port_aws_sync::aws::{AccountStrategy, AwsSettings, AwsSources, Kind};
-use port_aws_sync::events::{Handled, Ignored, LiveHandler, recognize};
+use port_aws_sync::events::{Failure, Handled, Ignored, LiveHandler, recognize};
 use port_aws_sync::mapping::Mapping;
 use port_aws_sync::port::{PortClient, PortConfig};
-use port_emulator::{Emulator, paths};
+use port_emulator::{Emulator, Faults, paths};
 use serde_json::{Value, json};
-use support::aws_proxy::{AwsProxy, json_access_denied};
+use support::aws_proxy::{AwsProxy, first_calls, json_access_denied, json_throttling};
 use support::certs::{KeySpec, self_signed};
+use support::live::{
+    REGION, deploy_dir, emulator, events, fixture, messages_left, metrics, ocean_secret_body,
+    pattern, post_webhook, put_created, put_events, read_json, ready, secret_in, secrets_queue,
+    sqs, wait_for_secret, wait_for_secret_and_drained,
+};
 use support::moto::{ACCOUNT_ID, Moto, credentials};
 use support::service::{self, Service};
 
-const REGION: &str = "us-east-1";
 /// The rules of both templates, with the pattern file each must carry.
 const RULES: [(&str, &str); 3] = [
     ("SecretsManagerRule", "secrets-manager"),
     ("AcmRule", "acm"),
     ("OrganizationsRule", "organizations"),
 ];
-
-fn deploy_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/live-events")
-}
-
-fn read_json(path: &Path) -> Value {
-    let text = std::fs::read_to_string(path)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-fn pattern(name: &str) -> Value {
-    read_json(&deploy_dir().join(format!("patterns/{name}.json")))
-}
 
 fn fixtures() -> BTreeMap<String, Value> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/live-events");
@@ -147,20 +137,6 @@ fn expected_rule(fixture: &str) -> Option<&'static str> {
         name if name.starts_with("organizations-") => Some("organizations"),
         name => panic!("fixture {name} has no expectation in this test"),
     }
-}
-
-async fn sqs(moto: &Moto, action: &str, body: Value) -> Value {
-    let text = moto
-        .call_json("sqs", REGION, &format!("AmazonSQS.{action}"), &body)
-        .await;
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{action}: {e}: {text}"))
-}
-
-async fn events(moto: &Moto, action: &str, body: Value) -> Value {
-    let text = moto
-        .call_json("events", REGION, &format!("AWSEvents.{action}"), &body)
-        .await;
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{action}: {e}: {text}"))
 }
 
 /// Every message on the queue now (moto delivers PutEvents synchronously).
@@ -272,13 +248,6 @@ async fn shipped_rules_deliver_the_handled_events_and_nothing_else() {
 /// The region of the samples.
 const SAMPLE_REGION: &str = "eu-west-1";
 
-fn fixture(name: &str) -> Value {
-    read_json(
-        &Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join(format!("tests/fixtures/live-events/{name}.json")),
-    )
-}
-
 struct Live {
     emu: Emulator,
     proxy: AwsProxy,
@@ -291,10 +260,7 @@ fn mapping_file() -> PathBuf {
 
 /// The shipped mapping and blueprints, AWS through a recording proxy in front of moto.
 async fn live(moto: &Moto, settings: AwsSettings, mapping: Mapping) -> Live {
-    let emu = Emulator::builder()
-        .blueprints_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("blueprints"))
-        .start()
-        .await;
+    let emu = emulator(Faults::default()).await;
     let proxy = AwsProxy::start(&moto.endpoint()).await;
     let loader = aws_config::defaults(BehaviorVersion::latest())
         .empty_test_environment()
@@ -331,7 +297,7 @@ fn sample_settings() -> AwsSettings {
 
 impl Live {
     /// Recognizes `event` and handles its one resource.
-    async fn handle(&self, event: &Value) -> Result<Handled, String> {
+    async fn handle(&self, event: &Value) -> Result<Handled, Failure> {
         let events = recognize(event).unwrap_or_else(|ignored| panic!("ignored: {ignored}"));
         assert_eq!(events.len(), 1, "{events:?}");
         self.handler.handle(&events[0].key(), &events).await
@@ -433,10 +399,7 @@ async fn a_secret_created_tagged_deleted_and_restored_follows_aws() {
     );
 
     // A late tag event (older than the deletion) cannot bring it back: AWS is read again.
-    assert!(matches!(
-        live.handle(&tagged).await,
-        Ok(Handled::Deleted(_))
-    ));
+    assert_eq!(live.handle(&tagged).await, Ok(Handled::AlreadyGone));
     assert!(entity().is_none(), "a late event resurrected the secret");
 
     sm.restore_secret().secret_id(name).send().await.unwrap();
@@ -530,10 +493,190 @@ async fn access_denied_on_the_read_deletes_nothing_and_fails_the_event() {
         .handle(&deleted)
         .await
         .expect_err("a denied read fails");
-    assert!(error.contains("AccessDenied"), "{error}");
+    assert!(error.message.contains("AccessDenied"), "{error}");
+    assert!(
+        !error.transient,
+        "a refusal is no passing failure: {error:?}"
+    );
     assert!(
         live.emu.entity("awsSecret", &arn).is_some(),
         "deleted on a doubt"
+    );
+}
+
+/// One DescribeSecret gives, field by field, the item ListSecrets gives a resync: a plain
+/// secret, one with a description, tags and its own KMS key, one with two versions, and a
+/// replica read in its own region.
+#[tokio::test]
+async fn a_secret_read_again_is_the_item_a_resync_lists() {
+    const REPLICA_REGION: &str = "eu-central-1";
+    let moto = Moto::start();
+    let config = moto.sdk_config(SAMPLE_REGION).await;
+    let sm = secrets_client(&config);
+    sm.create_secret()
+        .name("plain")
+        .secret_string("never read")
+        .send()
+        .await
+        .unwrap();
+    sm.create_secret()
+        .name("described")
+        .description("database password")
+        .kms_key_id("alias/secrets")
+        .tags(
+            aws_sdk_secretsmanager::types::Tag::builder()
+                .key("team")
+                .value("payments")
+                .build(),
+        )
+        .secret_string("never read")
+        .send()
+        .await
+        .unwrap();
+    sm.create_secret()
+        .name("versioned")
+        .secret_string("one")
+        .send()
+        .await
+        .unwrap();
+    sm.put_secret_value()
+        .secret_id("versioned")
+        .secret_string("two")
+        .send()
+        .await
+        .unwrap();
+    sm.create_secret()
+        .name("replicated")
+        .secret_string("never read")
+        .add_replica_regions(
+            aws_sdk_secretsmanager::types::ReplicaRegionType::builder()
+                .region(REPLICA_REGION)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let reads = [
+        ("plain", SAMPLE_REGION),
+        ("described", SAMPLE_REGION),
+        ("versioned", SAMPLE_REGION),
+        ("replicated", SAMPLE_REGION),
+        ("replicated", REPLICA_REGION),
+    ];
+    for (name, region) in reads {
+        let listed = port_aws_sync::aws::lookup::secret(&config, region, name)
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("ListSecrets has no {name} in {region}"));
+        let reread = port_aws_sync::aws::reread::secret(&config, region, name)
+            .await
+            .unwrap();
+        assert_eq!(
+            reread,
+            port_aws_sync::aws::reread::Reread::Present(listed.clone()),
+            "{name} in {region}"
+        );
+        if name == "versioned" {
+            assert_eq!(
+                listed["SecretVersionsToStages"]
+                    .as_object()
+                    .map(|v| v.len()),
+                Some(2),
+                "{listed}"
+            );
+        }
+    }
+}
+
+/// A resource the mapping no longer selects leaves Port as the next resync would make it
+/// leave: deleted when this integration wrote it, kept when another writer did; selected
+/// again, it comes back.
+#[tokio::test]
+async fn a_secret_the_mapping_no_longer_selects_is_deleted_when_ours() {
+    let moto = Moto::start();
+    let mut config = support::fixtures::shipped_mapping_json();
+    let secret = config["resources"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|r| r["kind"] == json!("AWS::SecretsManager::Secret"))
+        .unwrap();
+    secret["selector"]["query"] = json!(r#"(.Description // "") | test("archived") | not"#);
+    let mapping = Mapping::from_yaml(&config.to_string(), Path::new("not-archived.yml")).unwrap();
+    let live = live(&moto, sample_settings(), mapping).await;
+    let sm = secrets_client(&moto.sdk_config(SAMPLE_REGION).await);
+    let describe = |name: &'static str, description: &'static str| {
+        let sm = sm.clone();
+        async move {
+            sm.update_secret()
+                .secret_id(name)
+                .description(description)
+                .send()
+                .await
+                .unwrap();
+        }
+    };
+    let event_for = |name: &str| {
+        let mut event = fixture("secretsmanager-tag-resource");
+        event["detail"]["requestParameters"]["secretId"] = json!(name);
+        event
+    };
+    let arn = sm
+        .create_secret()
+        .name("app/db")
+        .description("in use")
+        .secret_string("never read")
+        .send()
+        .await
+        .unwrap()
+        .arn
+        .unwrap();
+    let entity = format!("awsSecret {arn}");
+    assert_eq!(
+        live.handle(&event_for("app/db")).await,
+        Ok(Handled::Upserted(vec![entity.clone()]))
+    );
+
+    describe("app/db", "archived").await;
+    assert_eq!(
+        live.handle(&event_for("app/db")).await,
+        Ok(Handled::Deselected(vec![entity.clone()]))
+    );
+    assert!(live.emu.entity("awsSecret", &arn).is_none());
+    assert_eq!(
+        live.handle(&event_for("app/db")).await,
+        Ok(Handled::NotSelected),
+        "nothing of ours left to delete"
+    );
+
+    // An entity another writer made under the same identifier is not ours to delete.
+    let foreign = sm
+        .create_secret()
+        .name("app/foreign")
+        .description("archived")
+        .secret_string("never read")
+        .send()
+        .await
+        .unwrap()
+        .arn
+        .unwrap();
+    live.emu
+        .seed_entities(
+            "awsSecret",
+            [json!({"identifier": foreign, "title": "kept by hand", "properties": {}, "relations": {}})],
+            "port-ocean/aws/1.0.0/someone-else/exporter",
+        )
+        .unwrap();
+    assert_eq!(
+        live.handle(&event_for("app/foreign")).await,
+        Ok(Handled::NotSelected)
+    );
+    assert!(live.emu.entity("awsSecret", &foreign).is_some());
+
+    describe("app/db", "in use again").await;
+    assert_eq!(
+        live.handle(&event_for("app/db")).await,
+        Ok(Handled::Upserted(vec![entity]))
     );
 }
 
@@ -706,68 +849,11 @@ async fn a_member_account_event_is_read_with_that_accounts_role() {
 
 // ---- the binary: EventBridge rule → SQS → serve-events → Port ----
 
-/// The queue's messages not yet deleted (visible or in flight).
-async fn messages_left(moto: &Moto, url: &str) -> u64 {
-    let attributes = sqs(
-        moto,
-        "GetQueueAttributes",
-        json!({"QueueUrl": url, "AttributeNames": ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]}),
-    )
-    .await;
-    [
-        "ApproximateNumberOfMessages",
-        "ApproximateNumberOfMessagesNotVisible",
-    ]
-    .iter()
-    .map(|name| {
-        attributes["Attributes"][name]
-            .as_str()
-            .and_then(|n| n.parse::<u64>().ok())
-            .unwrap_or_else(|| panic!("{name} in {attributes}"))
-    })
-    .sum()
-}
-
-/// Puts `events` on the default bus, as CloudTrail would have (ten per call, PutEvents' most).
-async fn put_events(moto: &Moto, samples: &[Value]) {
-    for chunk in samples.chunks(10) {
-        let entries: Vec<Value> = chunk
-            .iter()
-            .map(|event| {
-                json!({
-                    "Source": event["source"],
-                    "DetailType": event["detail-type"],
-                    "Detail": event["detail"].to_string(),
-                    "Resources": event["resources"],
-                })
-            })
-            .collect();
-        let put = events(moto, "PutEvents", json!({"Entries": entries})).await;
-        assert_eq!(put["FailedEntryCount"], 0, "{put}");
-    }
-}
-
 #[tokio::test]
 async fn serve_events_follows_a_secret_from_eventbridge_through_sqs_into_port() {
     let moto = Moto::start();
-    let queue = sqs(&moto, "CreateQueue", json!({"QueueName": "live-events"})).await;
-    let queue_url = queue["QueueUrl"].as_str().unwrap().to_owned();
-    events(
-        &moto,
-        "PutRule",
-        json!({"Name": "secrets", "EventPattern": pattern("secrets-manager").to_string()}),
-    )
-    .await;
-    events(
-        &moto,
-        "PutTargets",
-        json!({"Rule": "secrets", "Targets": [{"Id": "q", "Arn": format!("arn:aws:sqs:{REGION}:{ACCOUNT_ID}:live-events")}]}),
-    )
-    .await;
-    let emu = Emulator::builder()
-        .blueprints_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("blueprints"))
-        .start()
-        .await;
+    let queue_url = secrets_queue(&moto, json!({})).await;
+    let emu = emulator(Faults::default()).await;
     let env = service::env(
         &moto,
         &emu,
@@ -778,13 +864,7 @@ async fn serve_events_follows_a_secret_from_eventbridge_through_sqs_into_port() 
         ],
     );
     let service = Service::start(&["serve-events"], &env);
-    let http = reqwest::Client::new();
-    service
-        .wait_for("GET /health/ready", || {
-            let request = http.get(service.url("/health/ready")).send();
-            async move { request.await.is_ok_and(|r| r.status() == 200) }
-        })
-        .await;
+    ready(&service).await;
 
     let sm = secrets_client(&moto.sdk_config(REGION).await);
     let name = "app/db-password";
@@ -797,15 +877,8 @@ async fn serve_events_follows_a_secret_from_eventbridge_through_sqs_into_port() 
         .unwrap()
         .arn
         .unwrap();
-    let mut created = fixture("secretsmanager-create-secret");
-    created["detail"]["responseElements"]["arn"] = json!(arn);
-    put_events(&moto, &[created]).await;
-    service
-        .wait_for("the created secret in Port", || {
-            let found = emu.entity("awsSecret", &arn).is_some();
-            async move { found }
-        })
-        .await;
+    put_created(&moto, &arn).await;
+    wait_for_secret(&service, &emu, &arn, "the created secret in Port").await;
 
     // A burst: one tag change, a hundred events about it, one or two writes.
     sm.tag_resource()
@@ -886,29 +959,8 @@ async fn serve_events_follows_a_secret_from_eventbridge_through_sqs_into_port() 
 async fn serve_events_leaves_a_message_whose_read_is_denied_and_deletes_nothing() {
     let moto = Moto::start();
     let proxy = AwsProxy::start(&moto.endpoint()).await;
-    let queue = sqs(
-        &moto,
-        "CreateQueue",
-        json!({"QueueName": "live-events", "Attributes": {"VisibilityTimeout": "1"}}),
-    )
-    .await;
-    let queue_url = queue["QueueUrl"].as_str().unwrap().to_owned();
-    events(
-        &moto,
-        "PutRule",
-        json!({"Name": "secrets", "EventPattern": pattern("secrets-manager").to_string()}),
-    )
-    .await;
-    events(
-        &moto,
-        "PutTargets",
-        json!({"Rule": "secrets", "Targets": [{"Id": "q", "Arn": format!("arn:aws:sqs:{REGION}:{ACCOUNT_ID}:live-events")}]}),
-    )
-    .await;
-    let emu = Emulator::builder()
-        .blueprints_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("blueprints"))
-        .start()
-        .await;
+    let queue_url = secrets_queue(&moto, json!({"VisibilityTimeout": "1"})).await;
+    let emu = emulator(Faults::default()).await;
     let endpoint = proxy.endpoint();
     let env = service::env(
         &moto,
@@ -932,15 +984,8 @@ async fn serve_events_leaves_a_message_whose_read_is_denied_and_deletes_nothing(
         .unwrap()
         .arn
         .unwrap();
-    let mut created = fixture("secretsmanager-create-secret");
-    created["detail"]["responseElements"]["arn"] = json!(arn);
-    put_events(&moto, &[created]).await;
-    service
-        .wait_for("the created secret in Port", || {
-            let found = emu.entity("awsSecret", &arn).is_some();
-            async move { found }
-        })
-        .await;
+    put_created(&moto, &arn).await;
+    wait_for_secret(&service, &emu, &arn, "the created secret in Port").await;
 
     proxy.answer(|call| {
         (call.operation == "DescribeSecret")
@@ -984,25 +1029,10 @@ async fn serve_events_leaves_a_message_whose_read_is_denied_and_deletes_nothing(
 
 const API_KEY: &str = "ocean-live-events-key";
 
-async fn secret_in(moto: &Moto, name: &str) -> String {
-    secrets_client(&moto.sdk_config(REGION).await)
-        .create_secret()
-        .name(name)
-        .secret_string("never read")
-        .send()
-        .await
-        .unwrap()
-        .arn
-        .unwrap()
-}
-
 #[tokio::test]
 async fn the_webhook_takes_oceans_body_and_raw_events_with_the_right_key_only() {
     let moto = Moto::start();
-    let emu = Emulator::builder()
-        .blueprints_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("blueprints"))
-        .start()
-        .await;
+    let emu = emulator(Faults::default()).await;
     let env = service::env(
         &moto,
         &emu,
@@ -1013,47 +1043,32 @@ async fn the_webhook_takes_oceans_body_and_raw_events_with_the_right_key_only() 
         ],
     );
     let service = Service::start(&["serve-events"], &env);
-    let http = reqwest::Client::new();
-    service
-        .wait_for("GET /health/ready", || {
-            let request = http.get(service.url("/health/ready")).send();
-            async move { request.await.is_ok_and(|r| r.status() == 200) }
-        })
-        .await;
-    let post = |key: Option<&str>, body: String| {
-        let mut request = http
-            .post(service.url("/integration/webhook"))
-            .header("content-type", "application/json")
-            .body(body);
-        if let Some(key) = key {
-            request = request.header("x-port-aws-ocean-api-key", key);
-        }
-        async move {
-            let response = request.send().await.unwrap();
-            let status = response.status().as_u16();
-            (status, response.text().await.unwrap())
-        }
-    };
+    ready(&service).await;
     let arn = secret_in(&moto, "app/webhook").await;
-    let ocean = json!({
-        "resource_type": "AWS::SecretsManager::Secret",
-        "identifier": arn,
-        "accountId": ACCOUNT_ID,
-        "awsRegion": REGION,
-        "eventName": "CreateSecret"
-    })
-    .to_string();
+    let ocean = ocean_secret_body(&arn);
 
     for key in [None, Some("wrong"), Some("ocean-live-events-ke")] {
-        let (status, body) = post(key, ocean.clone()).await;
+        let (status, body) = post_webhook(&service, key, ocean.clone()).await;
         assert_eq!(status, 401, "{key:?}");
         assert!(!body.contains("key"), "the 401 says too much: {body}");
     }
-    let (status, body) = post(Some(API_KEY), "not json {".into()).await;
+    let (status, body) = post_webhook(&service, Some(API_KEY), "not json {".into()).await;
     assert_eq!(status, 400, "{body}");
     assert!(body.contains("not JSON"), "{body}");
-    let (status, _) = post(Some(API_KEY), json!({"hello": "world"}).to_string()).await;
+    let (status, _) = post_webhook(
+        &service,
+        Some(API_KEY),
+        json!({"hello": "world"}).to_string(),
+    )
+    .await;
     assert_eq!(status, 400);
+    // A body over the limit (EventBridge's 256 KB) is refused whole, even one naming a real
+    // secret: it never reaches the engine (checked at the end, after events that did).
+    let oversized_arn = secret_in(&moto, "app/oversized").await;
+    let mut oversized: Value = serde_json::from_str(&ocean_secret_body(&oversized_arn)).unwrap();
+    oversized["padding"] = json!("x".repeat(300 * 1024));
+    let (status, body) = post_webhook(&service, Some(API_KEY), oversized.to_string()).await;
+    assert_eq!(status, 413, "{body}");
     assert!(
         emu.requests()
             .iter()
@@ -1061,14 +1076,9 @@ async fn the_webhook_takes_oceans_body_and_raw_events_with_the_right_key_only() 
         "a refused request wrote to Port"
     );
 
-    let (status, body) = post(Some(API_KEY), ocean).await;
+    let (status, body) = post_webhook(&service, Some(API_KEY), ocean).await;
     assert_eq!(status, 202, "{body}");
-    service
-        .wait_for("the secret from Ocean's body in Port", || {
-            let found = emu.entity("awsSecret", &arn).is_some();
-            async move { found }
-        })
-        .await;
+    wait_for_secret(&service, &emu, &arn, "the secret from Ocean's body in Port").await;
 
     // A raw EventBridge event (API destination) on the same route.
     secrets_client(&moto.sdk_config(REGION).await)
@@ -1086,7 +1096,7 @@ async fn the_webhook_takes_oceans_body_and_raw_events_with_the_right_key_only() 
     let mut tagged = fixture("secretsmanager-tag-resource");
     tagged["region"] = json!(REGION);
     tagged["detail"]["requestParameters"]["secretId"] = json!(arn);
-    let (status, body) = post(Some(API_KEY), tagged.to_string()).await;
+    let (status, body) = post_webhook(&service, Some(API_KEY), tagged.to_string()).await;
     assert_eq!(status, 202, "{body}");
     service
         .wait_for("the tag from the raw event in Port", || {
@@ -1097,18 +1107,16 @@ async fn the_webhook_takes_oceans_body_and_raw_events_with_the_right_key_only() 
         })
         .await;
 
-    let (status, body) = post(Some(API_KEY), fixture("ec2-run-instances").to_string()).await;
+    let (status, body) = post_webhook(
+        &service,
+        Some(API_KEY),
+        fixture("ec2-run-instances").to_string(),
+    )
+    .await;
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("unknown_event"), "{body}");
 
-    let metrics = http
-        .get(service.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = metrics(&service).await;
     for line in [
         r#"port_aws_sync_live_events_total{source="ocean_webhook",kind="AWS::SecretsManager::Secret",action="upsert"} 1"#,
         r#"port_aws_sync_live_events_total{source="cloudtrail",kind="AWS::SecretsManager::Secret",action="upsert"} 1"#,
@@ -1117,29 +1125,273 @@ async fn the_webhook_takes_oceans_body_and_raw_events_with_the_right_key_only() 
     ] {
         assert!(metrics.contains(line), "{line} not in:\n{metrics}");
     }
+    assert!(
+        emu.entity("awsSecret", &oversized_arn).is_none(),
+        "the body over the limit was handled"
+    );
+}
+
+/// A webhook event whose read AWS throttles is tried again after a wait (nobody would
+/// deliver it again), reported and counted, and reaches Port once AWS answers; a refusal is
+/// not tried again.
+#[tokio::test]
+async fn the_webhook_tries_again_a_read_aws_throttled_until_it_passes() {
+    let moto = Moto::start();
+    let proxy = AwsProxy::start(&moto.endpoint()).await;
+    proxy.answer(first_calls("DescribeSecret", 2, json_throttling));
+    let emu = emulator(Faults::default()).await;
+    let endpoint = proxy.endpoint();
+    let env = service::env(
+        &moto,
+        &emu,
+        REGION,
+        &[
+            ("LIVE_EVENTS_API_KEY", API_KEY),
+            ("LIVE_EVENTS_COALESCE_MS", "50"),
+            ("AWS_ENDPOINT_URL", &endpoint),
+            // The SDK's own retries would hide the throttling from the engine.
+            ("AWS_MAX_ATTEMPTS", "1"),
+        ],
+    );
+    let service = Service::start(&["serve-events"], &env);
+    ready(&service).await;
+    let arn = secret_in(&moto, "app/throttled").await;
+    let (status, body) = post_webhook(&service, Some(API_KEY), ocean_secret_body(&arn)).await;
+    assert_eq!(status, 202, "{body}");
+    wait_for_secret(
+        &service,
+        &emu,
+        &arn,
+        "the secret in Port after two throttled reads",
+    )
+    .await;
+    let stderr = service.stderr();
+    assert_eq!(
+        stderr.matches("live event failed; trying again").count(),
+        2,
+        "{stderr}"
+    );
+    assert!(stderr.contains("ThrottlingException"), "{stderr}");
+    let text = metrics(&service).await;
+    for line in [
+        r#"port_aws_sync_live_event_retries_total{source="ocean_webhook",kind="AWS::SecretsManager::Secret"} 2"#,
+        r#"port_aws_sync_live_events_total{source="ocean_webhook",kind="AWS::SecretsManager::Secret",action="upsert"} 1"#,
+    ] {
+        assert!(text.contains(line), "{line} not in:\n{text}");
+    }
+    assert!(
+        !text.contains(r#"action="failed""#),
+        "a recovered event counted as failed:\n{text}"
+    );
+
+    // AccessDenied fails again the same way: given up at once, counted, nothing written.
+    let denied = secret_in(&moto, "app/denied").await;
+    let denied_arn = denied.clone();
+    proxy.answer(move |call| {
+        (call.operation == "DescribeSecret" && call.params.get("SecretId") == Some(&denied_arn))
+            .then(|| json_access_denied("not authorized to perform: secretsmanager:DescribeSecret"))
+    });
+    let (status, _) = post_webhook(&service, Some(API_KEY), ocean_secret_body(&denied)).await;
+    assert_eq!(status, 202);
+    service
+        .wait_for("the refused read given up", || {
+            let given_up = service
+                .stderr()
+                .contains("live event failed; not tried again, the next resync brings it");
+            async move { given_up }
+        })
+        .await;
+    let text = metrics(&service).await;
+    assert!(
+        text.contains(r#"port_aws_sync_live_events_total{source="ocean_webhook",kind="AWS::SecretsManager::Secret",action="failed"} 1"#),
+        "{text}"
+    );
+    assert_eq!(
+        service
+            .stderr()
+            .matches("live event failed; trying again")
+            .count(),
+        2,
+        "a refusal was tried again"
+    );
+    assert!(emu.entity("awsSecret", &denied).is_none());
+}
+
+/// A message whose read AWS throttled comes back after a short wait set with
+/// ChangeMessageVisibility, not after the queue's visibility timeout (here ten minutes, far
+/// beyond the test's patience).
+#[tokio::test]
+async fn a_failed_message_comes_back_long_before_the_visibility_timeout() {
+    let moto = Moto::start();
+    let proxy = AwsProxy::start(&moto.endpoint()).await;
+    proxy.answer(first_calls("DescribeSecret", 1, json_throttling));
+    let queue_url = secrets_queue(&moto, json!({"VisibilityTimeout": "600"})).await;
+    let emu = emulator(Faults::default()).await;
+    let endpoint = proxy.endpoint();
+    let env = service::env(
+        &moto,
+        &emu,
+        REGION,
+        &[
+            ("LIVE_EVENTS_QUEUE_URL", &queue_url),
+            ("LIVE_EVENTS_COALESCE_MS", "50"),
+            ("AWS_ENDPOINT_URL", &endpoint),
+            ("AWS_MAX_ATTEMPTS", "1"),
+        ],
+    );
+    let service = Service::start(&["serve-events"], &env);
+    ready(&service).await;
+    let arn = secret_in(&moto, "app/throttled").await;
+    put_created(&moto, &arn).await;
+    wait_for_secret_and_drained(&service, &emu, &moto, &queue_url, &arn).await;
+    let stderr = service.stderr();
+    assert!(
+        stderr.contains("failed live event comes back for another try")
+            && stderr.contains("retry_in_seconds=2"),
+        "{stderr}"
+    );
+    let visibility_changes: Vec<_> = proxy
+        .calls()
+        .into_iter()
+        .filter(|c| c.operation == "ChangeMessageVisibility")
+        .collect();
+    assert!(!visibility_changes.is_empty(), "{:?}", proxy.counts());
+}
+
+/// A message whose handling outlasts the queue's visibility timeout (Port answers slowly)
+/// has its visibility extended meanwhile: SQS does not deliver it a second time (here a
+/// second receive would move it to the dead-letter queue), so it is handled once.
+#[tokio::test]
+async fn a_message_handled_longer_than_its_visibility_is_handled_once() {
+    let moto = Moto::start();
+    let dlq = sqs(
+        &moto,
+        "CreateQueue",
+        json!({"QueueName": "live-events-dlq"}),
+    )
+    .await;
+    let dlq_url = dlq["QueueUrl"].as_str().unwrap().to_owned();
+    let redrive = json!({
+        "deadLetterTargetArn": format!("arn:aws:sqs:{REGION}:{ACCOUNT_ID}:live-events-dlq"),
+        "maxReceiveCount": "1",
+    });
+    let queue_url = secrets_queue(
+        &moto,
+        json!({"VisibilityTimeout": "1", "RedrivePolicy": redrive.to_string()}),
+    )
+    .await;
+    let emu = emulator(Faults::default()).await;
+    let env = service::env(
+        &moto,
+        &emu,
+        REGION,
+        &[
+            ("LIVE_EVENTS_QUEUE_URL", &queue_url),
+            ("LIVE_EVENTS_COALESCE_MS", "50"),
+        ],
+    );
+    let service = Service::start(&["serve-events"], &env);
+    ready(&service).await;
+    // Each read of Port takes 2.5 s: the search before the write outlasts the visibility.
+    emu.set_faults(Faults {
+        latency_ms: 2_500,
+        endpoints: vec![format!("POST {}", paths::ENTITIES_SEARCH)],
+        ..Default::default()
+    });
+    let arn = secret_in(&moto, "app/slow").await;
+    put_created(&moto, &arn).await;
+    wait_for_secret_and_drained(&service, &emu, &moto, &queue_url, &arn).await;
+    assert_eq!(
+        messages_left(&moto, &dlq_url).await,
+        0,
+        "the message was delivered a second time"
+    );
+    let metrics = metrics(&service).await;
+    assert!(
+        metrics.contains(r#"port_aws_sync_live_events_total{source="cloudtrail",kind="AWS::SecretsManager::Secret",action="upsert"} 1"#),
+        "{metrics}"
+    );
+}
+
+/// serve-events alone registers the integration and maps events with the mapping stored in
+/// Port (MAPPING_SOURCE=port), as serve-actions does.
+#[tokio::test]
+async fn serve_events_registers_and_maps_with_ports_mapping() {
+    let moto = Moto::start();
+    let emu = Emulator::builder()
+        .blueprints_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("blueprints"))
+        .integration(json!({
+            "installationId": "aws-sync",
+            "installationAppType": "aws",
+            "version": "0.0.1",
+            "config": support::fixtures::secret_mapping_with("title", r#".Name + " (from Port)""#),
+        }))
+        .start()
+        .await;
+    let env = service::env(
+        &moto,
+        &emu,
+        REGION,
+        &[
+            ("LIVE_EVENTS_API_KEY", API_KEY),
+            ("LIVE_EVENTS_COALESCE_MS", "50"),
+            ("EVENT_LISTENER_INTERVAL_SECONDS", "1"),
+        ],
+    );
+    let service = Service::start(&["serve-events"], &env);
+    ready(&service).await;
+    assert_eq!(
+        emu.integration("aws-sync").unwrap()["version"],
+        json!(env!("CARGO_PKG_VERSION")),
+        "registered at start"
+    );
+    let title = |arn: String| {
+        let emu = &emu;
+        let service = &service;
+        async move {
+            let (status, body) =
+                post_webhook(service, Some(API_KEY), ocean_secret_body(&arn)).await;
+            assert_eq!(status, 202, "{body}");
+            service
+                .wait_for("the secret in Port", || {
+                    let found = emu.entity("awsSecret", &arn).is_some();
+                    async move { found }
+                })
+                .await;
+            emu.entity("awsSecret", &arn).unwrap().title
+        }
+    };
+    assert_eq!(
+        title(secret_in(&moto, "port/one").await).await.as_deref(),
+        Some("port/one (from Port)")
+    );
+
+    // A mapping edited in Port's UI is picked up by the next poll.
+    emu.set_integration_config(
+        "aws-sync",
+        support::fixtures::secret_mapping_with("title", r#".Name + " (v2)""#),
+    )
+    .unwrap();
+    service
+        .wait_for("the poll to read the new mapping", || async {
+            service
+                .stderr()
+                .matches("action runs and live events map with Port's mapping")
+                .count()
+                >= 2
+        })
+        .await;
+    assert_eq!(
+        title(secret_in(&moto, "port/two").await).await.as_deref(),
+        Some("port/two (v2)")
+    );
 }
 
 #[tokio::test]
 async fn run_follows_a_live_event_with_its_schedule_far_away() {
     let moto = Moto::start();
-    let queue = sqs(&moto, "CreateQueue", json!({"QueueName": "live-events"})).await;
-    let queue_url = queue["QueueUrl"].as_str().unwrap().to_owned();
-    events(
-        &moto,
-        "PutRule",
-        json!({"Name": "secrets", "EventPattern": pattern("secrets-manager").to_string()}),
-    )
-    .await;
-    events(
-        &moto,
-        "PutTargets",
-        json!({"Rule": "secrets", "Targets": [{"Id": "q", "Arn": format!("arn:aws:sqs:{REGION}:{ACCOUNT_ID}:live-events")}]}),
-    )
-    .await;
-    let emu = Emulator::builder()
-        .blueprints_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("blueprints"))
-        .start()
-        .await;
+    let queue_url = secrets_queue(&moto, json!({})).await;
+    let emu = emulator(Faults::default()).await;
     let env = service::env(
         &moto,
         &emu,
@@ -1151,31 +1403,17 @@ async fn run_follows_a_live_event_with_its_schedule_far_away() {
         ],
     );
     let service = Service::start(&["run"], &env);
-    let http = reqwest::Client::new();
-    service
-        .wait_for("GET /health/ready", || {
-            let request = http.get(service.url("/health/ready")).send();
-            async move { request.await.is_ok_and(|r| r.status() == 200) }
-        })
-        .await;
+    ready(&service).await;
     let arn = secret_in(&moto, "app/run").await;
-    let mut created = fixture("secretsmanager-create-secret");
-    created["detail"]["responseElements"]["arn"] = json!(arn);
-    put_events(&moto, &[created]).await;
-    service
-        .wait_for("the created secret in Port without a resync", || {
-            let found = emu.entity("awsSecret", &arn).is_some();
-            async move { found }
-        })
-        .await;
-    let metrics = http
-        .get(service.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    put_created(&moto, &arn).await;
+    wait_for_secret(
+        &service,
+        &emu,
+        &arn,
+        "the created secret in Port without a resync",
+    )
+    .await;
+    let metrics = metrics(&service).await;
     assert!(
         metrics.contains(r#"port_aws_sync_live_events_total{source="cloudtrail",kind="AWS::SecretsManager::Secret",action="upsert"} 1"#),
         "{metrics}"
@@ -1189,10 +1427,7 @@ async fn run_follows_a_live_event_with_its_schedule_far_away() {
 #[tokio::test]
 async fn run_is_not_ready_while_its_live_events_queue_cannot_be_reached() {
     let moto = Moto::start();
-    let emu = Emulator::builder()
-        .blueprints_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("blueprints"))
-        .start()
-        .await;
+    let emu = emulator(Faults::default()).await;
     let missing = format!("{}/{ACCOUNT_ID}/no-such-queue", moto.endpoint());
     let env = service::env(
         &moto,
@@ -1288,7 +1523,7 @@ async fn an_account_created_in_the_organization_appears_and_one_removed_goes() {
             .then(|| json_access_denied("not authorized to perform: organizations:DescribeAccount"))
     });
     let error = live.handle(&moved).await.expect_err("a denied read fails");
-    assert!(error.contains("AccessDenied"), "{error}");
+    assert!(error.message.contains("AccessDenied"), "{error}");
     assert!(live.emu.entity("awsAccount", &other).is_some());
 }
 
@@ -1320,28 +1555,12 @@ async fn bench_live_events() {
     const SECRETS: usize = 100;
     const EVENTS_PER_SECRET: usize = 10;
     let moto = Moto::start();
-    let queue = sqs(&moto, "CreateQueue", json!({"QueueName": "live-events"})).await;
-    let queue_url = queue["QueueUrl"].as_str().unwrap().to_owned();
-    events(
-        &moto,
-        "PutRule",
-        json!({"Name": "secrets", "EventPattern": pattern("secrets-manager").to_string()}),
-    )
+    let queue_url = secrets_queue(&moto, json!({})).await;
+    let emu = emulator(Faults {
+        latency_ms: 20,
+        ..Default::default()
+    })
     .await;
-    events(
-        &moto,
-        "PutTargets",
-        json!({"Rule": "secrets", "Targets": [{"Id": "q", "Arn": format!("arn:aws:sqs:{REGION}:{ACCOUNT_ID}:live-events")}]}),
-    )
-    .await;
-    let emu = Emulator::builder()
-        .blueprints_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("blueprints"))
-        .faults(port_emulator::Faults {
-            latency_ms: 20,
-            ..Default::default()
-        })
-        .start()
-        .await;
     let env = service::env(
         &moto,
         &emu,
@@ -1349,13 +1568,7 @@ async fn bench_live_events() {
         &[("LIVE_EVENTS_QUEUE_URL", &queue_url), ("LOG_LEVEL", "warn")],
     );
     let service = Service::start(&["serve-events"], &env);
-    let http = reqwest::Client::new();
-    service
-        .wait_for("GET /health/ready", || {
-            let request = http.get(service.url("/health/ready")).send();
-            async move { request.await.is_ok_and(|r| r.status() == 200) }
-        })
-        .await;
+    ready(&service).await;
     let rss_idle = vm_rss_kib(service.pid());
 
     let mut arns = Vec::new();
@@ -1433,9 +1646,9 @@ async fn bench_live_events() {
         .count()
         - writes_before;
     println!(
-        "live events benchmark: {} events over {SECRETS} secrets, Port latency 20 ms/request, coalescing window {} ms",
+        "live events benchmark: {} events over {SECRETS} secrets, Port latency 20 ms/request, coalescing window {} ms (the default)",
         samples.len(),
-        1000
+        port_aws_sync::events::settings::LiveEventsSettings::DEFAULT_COALESCE.as_millis()
     );
     println!(
         "  put all events: {:.2} s; queue drained after {:.2} s",

@@ -139,6 +139,84 @@ where
     }
 }
 
+/// A failed read of one resource (for live events): what an operator reads, and whether
+/// trying again soon may succeed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadError {
+    pub message: String,
+    /// Throttling, a 5xx, a timeout or a dropped connection; not a refusal (AccessDenied)
+    /// nor a bad request, which fail again the same way.
+    pub transient: bool,
+}
+
+impl fmt::Display for ReadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl From<String> for ReadError {
+    /// A failure of our own (a missing field, no region): not worth trying again.
+    fn from(message: String) -> Self {
+        ReadError {
+            message,
+            transient: false,
+        }
+    }
+}
+
+/// The error codes AWS uses for throttling and passing service failures (the SDKs' own
+/// list of throttling and transient codes).
+const TRANSIENT_CODES: &[&str] = &[
+    "Throttling",
+    "ThrottlingException",
+    "ThrottledException",
+    "RequestThrottledException",
+    "TooManyRequestsException",
+    "ProvisionedThroughputExceededException",
+    "TransactionInProgressException",
+    "RequestLimitExceeded",
+    "BandwidthLimitExceeded",
+    "LimitExceededException",
+    "RequestThrottled",
+    "SlowDown",
+    "PriorRequestNotComplete",
+    "EC2ThrottledException",
+    "RequestTimeout",
+    "RequestTimeoutException",
+    "InternalError",
+    "InternalFailure",
+    "InternalServiceError",
+    "InternalServiceErrorException",
+    "ServiceUnavailable",
+    "ServiceUnavailableException",
+    "ConcurrentModificationException",
+];
+
+/// [`sdk_failure`]'s message, and whether the failure is transient.
+pub(crate) fn read_error<E>(operation: &str, error: &SdkError<E, HttpResponse>) -> ReadError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    let transient = match error {
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+            true
+        }
+        _ => {
+            error
+                .code()
+                .is_some_and(|code| TRANSIENT_CODES.contains(&code))
+                || error
+                    .raw_response()
+                    .is_some_and(|r| r.status().as_u16() == 429 || r.status().is_server_error())
+        }
+    };
+    ReadError {
+        message: sdk_failure(operation, error).message,
+        transient,
+    }
+}
+
 /// A credentials provider's failure (e.g. an assumed role refused): its whole chain,
 /// and the code of the STS AssumeRole refusal in it, if any.
 pub(crate) fn credentials_failure(error: &(dyn std::error::Error + 'static)) -> AwsFailure {
@@ -230,6 +308,37 @@ mod tests {
             .code(code)
             .message(message)
             .build()
+    }
+
+    #[test]
+    fn throttling_and_timeouts_are_transient_refusals_are_not() {
+        use aws_sdk_secretsmanager::operation::describe_secret::DescribeSecretError;
+        let service = |code: &str, status: u16| {
+            SdkError::service_error(
+                DescribeSecretError::generic(metadata(code, "from AWS")),
+                HttpResponse::new(
+                    status.try_into().expect("valid status"),
+                    aws_smithy_types::body::SdkBody::empty(),
+                ),
+            )
+        };
+        let throttled = read_error("DescribeSecret", &service("ThrottlingException", 400));
+        assert_eq!(
+            throttled,
+            ReadError {
+                message: "DescribeSecret: ThrottlingException: from AWS".to_owned(),
+                transient: true,
+            }
+        );
+        assert!(read_error("DescribeSecret", &service("InternalServiceError", 500)).transient);
+        assert!(read_error("DescribeSecret", &service("SomethingNew", 503)).transient);
+        assert!(!read_error("DescribeSecret", &service("AccessDeniedException", 400)).transient);
+        assert!(
+            !read_error("DescribeSecret", &service("InvalidParameterException", 400)).transient
+        );
+        let timeout: SdkError<DescribeSecretError> =
+            SdkError::timeout_error(std::io::Error::other("no answer in 3s"));
+        assert!(read_error("DescribeSecret", &timeout).transient);
     }
 
     #[test]

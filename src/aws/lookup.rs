@@ -7,7 +7,7 @@ use aws_types::SdkConfig;
 use serde_json::Value;
 
 use super::Kind;
-use super::errors::describe_sdk_error;
+use super::errors::{ReadError, describe_sdk_error, read_error};
 use super::raw::Origin;
 
 /// The account in an ARN (`arn:partition:service:region:account:resource`).
@@ -74,6 +74,17 @@ pub async fn certificate(
     region: &str,
     arn: &str,
 ) -> Result<Option<DescribedCertificate>, String> {
+    describe_certificate(config, region, arn)
+        .await
+        .map_err(|e| e.message)
+}
+
+/// [`certificate`], its failure told transient or not.
+pub async fn describe_certificate(
+    config: &SdkConfig,
+    region: &str,
+    arn: &str,
+) -> Result<Option<DescribedCertificate>, ReadError> {
     let config = aws_sdk_acm::config::Builder::from(config)
         .region(Region::new(region.to_owned()))
         .interceptor(crate::aws::calls::CallCounter)
@@ -93,7 +104,7 @@ pub async fn certificate(
         {
             return Ok(None);
         }
-        Err(error) => return Err(describe_sdk_error("DescribeCertificate", &error)),
+        Err(error) => return Err(read_error("DescribeCertificate", &error)),
     };
     let Some(detail) = detail else {
         return Ok(None);

@@ -29,7 +29,7 @@ mod settings;
 mod sources;
 
 pub(crate) use errors::describe_sdk_error;
-pub use errors::{AwsSetupError, ScopeError};
+pub use errors::{AwsSetupError, ReadError, ScopeError};
 pub use identity::CallerIdentity;
 pub use one_account::OrganizationReader;
 pub use sdk_setup::CREDENTIALS_CHECK_TIMEOUT;

@@ -10,7 +10,7 @@ use aws_types::SdkConfig;
 use serde_json::Value;
 
 use super::Kind;
-use super::errors::describe_sdk_error;
+use super::errors::{ReadError, read_error};
 use super::lookup::{self, account_of_arn};
 use super::raw::{Origin, RawItem};
 
@@ -25,9 +25,15 @@ pub enum Reread {
     GoneUnnamed,
 }
 
-/// A secret by name or ARN. One scheduled for deletion counts as gone, as ListSecrets hides
-/// it.
-pub async fn secret(config: &SdkConfig, region: &str, id: &str) -> Result<Reread, String> {
+/// A secret by name or ARN, with one DescribeSecret. One scheduled for deletion counts as
+/// gone, as ListSecrets hides it.
+///
+/// DescribeSecret answers every field of a ListSecrets entry (its `VersionIdsToStages` is
+/// ListSecrets' `SecretVersionsToStages`; only `ReplicationStatus` is its own, and a listed
+/// item has none), so [`list_entry`] gives the item a resync maps. It is also the read AWS
+/// documents as current: ListSecrets "might not reflect changes from the last five minutes",
+/// so a secret just created could look gone to it.
+pub async fn secret(config: &SdkConfig, region: &str, id: &str) -> Result<Reread, ReadError> {
     let client = aws_sdk_secretsmanager::Client::from_conf(
         aws_sdk_secretsmanager::config::Builder::from(config)
             .region(aws_sdk_secretsmanager::config::Region::new(
@@ -56,23 +62,16 @@ pub async fn secret(config: &SdkConfig, region: &str, id: &str) -> Result<Reread
                 false => Reread::GoneUnnamed,
             });
         }
-        Err(error) => return Err(describe_sdk_error("DescribeSecret", &error)),
+        Err(error) => return Err(read_error("DescribeSecret", &error)),
     };
     let arn = described.arn.clone().unwrap_or_default();
-    let as_listed =
-        || secret_origin(&arn, region).wrap(super::secrets::secret_item(&list_entry(&described)));
+    let item =
+        secret_origin(&arn, region).wrap(super::secrets::secret_item(&list_entry(&described)));
+    // ListSecrets hides a secret scheduled for deletion, so a resync would not list it.
     if described.deleted_date.is_some() {
-        return Ok(Reread::Gone(as_listed()));
+        return Ok(Reread::Gone(item));
     }
-    let Some(name) = described.name.as_deref() else {
-        return Err(format!("DescribeSecret of {id} answered without a name"));
-    };
-    // ListSecrets gives the very shape a resync maps.
-    Ok(match lookup::secret(config, region, name).await? {
-        Some(item) => Reread::Present(item),
-        // Deleted between the two calls.
-        None => Reread::Gone(as_listed()),
-    })
+    Ok(Reread::Present(item))
 }
 
 fn secret_origin<'a>(arn: &'a str, region: &'a str) -> Origin<'a> {
@@ -83,7 +82,8 @@ fn secret_origin<'a>(arn: &'a str, region: &'a str) -> Origin<'a> {
     }
 }
 
-/// DescribeSecret's answer as a ListSecrets entry, for a secret ListSecrets no longer shows.
+/// DescribeSecret's answer as the ListSecrets entry of the same secret: every field of
+/// `SecretListEntry`, the versions under ListSecrets' name.
 fn list_entry(described: &DescribeSecretOutput) -> SecretListEntry {
     SecretListEntry::builder()
         .set_arn(described.arn.clone())
@@ -110,25 +110,27 @@ fn list_entry(described: &DescribeSecretOutput) -> SecretListEntry {
 }
 
 /// A certificate by ARN (DescribeCertificate, in ListCertificates' item shape).
-pub async fn certificate(config: &SdkConfig, region: &str, arn: &str) -> Result<Reread, String> {
-    Ok(match lookup::certificate(config, region, arn).await? {
-        Some(described) => Reread::Present(described.item),
-        None => {
-            let mut item = RawItem::new();
-            item.string("CertificateArn", Some(arn));
-            let origin = Origin {
-                kind: Kind::AcmCertificate,
-                account_id: account_of_arn(arn).unwrap_or_default(),
-                region,
-            };
-            Reread::Gone(origin.wrap(item))
-        }
-    })
+pub async fn certificate(config: &SdkConfig, region: &str, arn: &str) -> Result<Reread, ReadError> {
+    Ok(
+        match lookup::describe_certificate(config, region, arn).await? {
+            Some(described) => Reread::Present(described.item),
+            None => {
+                let mut item = RawItem::new();
+                item.string("CertificateArn", Some(arn));
+                let origin = Origin {
+                    kind: Kind::AcmCertificate,
+                    account_id: account_of_arn(arn).unwrap_or_default(),
+                    region,
+                };
+                Reread::Gone(origin.wrap(item))
+            }
+        },
+    )
 }
 
 /// An organization account by id, as ListAccounts lists it; `reader` is the account that
 /// lists them (the items' `__AccountId`).
-pub async fn account(reader: &super::OrganizationReader, id: &str) -> Result<Reread, String> {
+pub async fn account(reader: &super::OrganizationReader, id: &str) -> Result<Reread, ReadError> {
     let client = aws_sdk_organizations::Client::from_conf(
         aws_sdk_organizations::config::Builder::from(&reader.config)
             .region(aws_sdk_organizations::config::Region::new(
@@ -147,9 +149,7 @@ pub async fn account(reader: &super::OrganizationReader, id: &str) -> Result<Rer
             Some(account) => Ok(Reread::Present(
                 origin.wrap(super::accounts::account_item(&account)),
             )),
-            None => Err(format!(
-                "DescribeAccount of {id} answered without the account"
-            )),
+            None => Err(format!("DescribeAccount of {id} answered without the account").into()),
         },
         Err(error)
             if error
@@ -160,7 +160,7 @@ pub async fn account(reader: &super::OrganizationReader, id: &str) -> Result<Rer
             item.string("Id", Some(id));
             Ok(Reread::Gone(origin.wrap(item)))
         }
-        Err(error) => Err(describe_sdk_error("DescribeAccount", &error)),
+        Err(error) => Err(read_error("DescribeAccount", &error)),
     }
 }
 

@@ -6,6 +6,7 @@ pub mod map;
 pub mod oneshot;
 pub mod plan;
 pub mod raw_dump;
+mod registered;
 pub mod resync;
 pub mod run;
 pub mod serve_actions;

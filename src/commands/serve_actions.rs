@@ -11,10 +11,7 @@ use crate::app::{
 };
 use crate::cli::{ConfigFiles, ServeActionsArgs};
 use crate::config::{Env, SettingError};
-use crate::integration::{PortIntegration, StartError};
 use crate::mapping::CurrentMapping;
-use crate::port::PortClient;
-use tokio_util::sync::CancellationToken;
 
 pub async fn run(files: &ConfigFiles, args: &ServeActionsArgs) -> Result<Exit, CommandError> {
     let mut flags = Flags::default()
@@ -42,22 +39,17 @@ async fn serve(settings: DaemonSettings) -> Result<Exit, CommandError> {
     let started = Startup::load(&settings).await?;
     port_check::check_once(&started.port, &started.loaded.blueprints).await?;
     let current = CurrentMapping::new(Arc::new(started.loaded.mapping));
-    let integration = register(&settings, &started.port).await?;
-    integration.share_mapping(current.clone(), &started.loaded.blueprints);
-    let webhook = startup::webhook(&webhook_settings, &started.sources, current, &started.port);
     // No resync runs here: the poll only keeps the mapping (and, with MAPPING_SOURCE=file,
     // Port's copy of it) current.
-    let stop_polling = CancellationToken::new();
-    tokio::spawn(integration.poll(
-        |reason| {
-            tracing::debug!(
-                reason = reason.as_str(),
-                "Port asks for a resync; serve-actions runs none"
-            )
-        },
-        || {},
-        stop_polling.clone(),
-    ));
+    let stop_polling = super::registered::register_and_follow(
+        &settings,
+        &started.port,
+        current.clone(),
+        &started.loaded.blueprints,
+        "serve-actions",
+    )
+    .await?;
+    let webhook = startup::webhook(&webhook_settings, &started.sources, current, &started.port);
     let app = webhook.clone().router().merge(health::live_route());
     tracing::info!(listen = %settings.listen_addr, path = %webhook_settings.path, "serving self-service actions");
     axum::serve(
@@ -70,17 +62,4 @@ async fn serve(settings: DaemonSettings) -> Result<Exit, CommandError> {
     stop_polling.cancel();
     shutdown::drain(&webhook.tasks, settings.shutdown_grace).await;
     Ok(Exit::Success)
-}
-
-/// Registered in Port as `run` is, so the actions follow the catalog with the mapping
-/// MAPPING_SOURCE names.
-async fn register(
-    settings: &DaemonSettings,
-    port: &PortClient,
-) -> Result<Arc<PortIntegration>, CommandError> {
-    match PortIntegration::register(port, &settings.integration, &settings.mapping, None).await {
-        Ok(integration) => Ok(Arc::new(integration)),
-        Err(StartError::Config(e)) => Err(SetupError::Integration(e).into()),
-        Err(e) => Err(CommandError::Integration(e)),
-    }
 }

@@ -1,5 +1,7 @@
-//! `serve-events`: only the live events (the SQS consumer), without resyncs, for a deployment
-//! that keeps them apart; health on LISTEN_ADDR.
+//! `serve-events`: only the live events (the SQS consumer and the webhook), without resyncs,
+//! for a deployment that keeps them apart; health on LISTEN_ADDR. Registered in Port as `run`
+//! and `serve-actions` are, so events are mapped with the mapping MAPPING_SOURCE names (Port's
+//! by default), kept current by polling the integration.
 
 use std::sync::Arc;
 
@@ -15,6 +17,7 @@ use crate::app::{DaemonSettings, ServiceError, SetupError, Startup, health, port
 use crate::cli::{ConfigFiles, ServeEventsArgs};
 use crate::config::Env;
 use crate::events::service::LiveEvents;
+use crate::mapping::CurrentMapping;
 
 pub async fn run(files: &ConfigFiles, args: &ServeEventsArgs) -> Result<Exit, CommandError> {
     let mut flags = Flags::default().with_files(
@@ -34,11 +37,21 @@ pub async fn run(files: &ConfigFiles, args: &ServeEventsArgs) -> Result<Exit, Co
     })?;
     let started = Startup::load(&settings).await?;
     port_check::check_once(&started.port, &started.loaded.blueprints).await?;
-    // No resync runs in this process.
+    let current = CurrentMapping::new(Arc::new(started.loaded.mapping));
+    // No resync runs here: the poll only keeps the mapping (and, with MAPPING_SOURCE=file,
+    // Port's copy of it) current.
+    let stop_polling = super::registered::register_and_follow(
+        &settings,
+        &started.port,
+        current.clone(),
+        &started.loaded.blueprints,
+        "serve-events",
+    )
+    .await?;
     let mut events = LiveEvents::start(
         &live,
         &settings.aws,
-        crate::mapping::CurrentMapping::new(Arc::new(started.loaded.mapping)),
+        current,
         started.port,
         Arc::new(|| false),
     )
@@ -92,6 +105,7 @@ pub async fn run(files: &ConfigFiles, args: &ServeEventsArgs) -> Result<Exit, Co
     let served = axum::serve(started.listener, app)
         .with_graceful_shutdown(shutdown::signal())
         .await;
+    stop_polling.cancel();
     events.stop(settings.shutdown_grace).await;
     served.map_err(|e| ServiceError::Stopped(format!("HTTP server stopped: {e}")))?;
     Ok(Exit::Success)

@@ -1,7 +1,9 @@
 //! The one path of every event, whatever brought it: recognized, coalesced per resource,
-//! handled with bounded concurrency, and acknowledged to its source (an SQS message deleted)
-//! only when every resource it named was brought up to date or judged irrelevant. A failure
-//! leaves it unacknowledged, for its source to deliver again.
+//! handled with bounded concurrency, and settled with its source: done (an SQS message
+//! deleted) only when every resource it named was brought up to date or judged irrelevant,
+//! failed otherwise. A source that delivers again (SQS) is told of the failure; for one that
+//! cannot (the webhook) the engine itself tries a transient failure again, a bounded number
+//! of times with a growing wait.
 //!
 //! Live writes never interleave with a resync so as to lose a change: no resource is read
 //! while a resync runs (the `resync_running` gate), so a resync that read AWS before a change
@@ -20,10 +22,50 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::metrics::LIVE;
-use super::{Coalescer, Handled, Ignored, LiveEvent, LiveHandler, ResourceKey, recognize};
+use super::{Coalescer, Failure, Handled, Ignored, LiveEvent, LiveHandler, ResourceKey, recognize};
 
-/// Acknowledges one delivery to its source.
-pub type Ack = Box<dyn FnOnce() -> BoxFuture<'static, ()> + Send>;
+/// How a delivery ended, told to its source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Settled {
+    /// Every resource it named is up to date (or it was judged irrelevant).
+    Done,
+    /// Some resource could not be brought up to date.
+    Failed,
+}
+
+/// Settles one delivery with its source (runs once).
+pub type Settle = Box<dyn FnOnce(Settled) -> BoxFuture<'static, ()> + Send>;
+
+/// Who tries a failed delivery again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Redelivery {
+    /// Its source delivers it again (SQS, after the visibility the consumer sets).
+    BySource,
+    /// Nobody would: the engine retries transient failures itself.
+    Here(RetryPolicy),
+}
+
+/// Bounded retries with a wait that doubles each time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Attempts in all, the first included.
+    pub attempts: u32,
+    /// The wait before the second attempt.
+    pub first_wait: Duration,
+    pub max_wait: Duration,
+}
+
+impl RetryPolicy {
+    /// The wait after failed attempt `attempt` (1 = the first), with up to a tenth more at
+    /// random so that resources throttled together are not retried together.
+    pub fn wait(&self, attempt: u32) -> Duration {
+        let doubled = self
+            .first_wait
+            .saturating_mul(1u32 << attempt.saturating_sub(1).min(20));
+        let wait = doubled.min(self.max_wait);
+        wait + wait.mul_f64(rand::random::<f64>() / 10.0)
+    }
+}
 
 /// Whether a resync is running (live reads wait for it to end).
 pub type ResyncGate = Arc<dyn Fn() -> bool + Send + Sync>;
@@ -52,26 +94,32 @@ pub struct Engine {
 struct Incoming {
     event: LiveEvent,
     delivery: Arc<Delivery>,
+    /// 1 for the first attempt; more when the engine retries it.
+    attempt: u32,
 }
 
 /// One delivery's resources still being handled.
 struct Delivery {
     remaining: AtomicUsize,
     failed: AtomicBool,
-    ack: std::sync::Mutex<Option<Ack>>,
+    settle: std::sync::Mutex<Option<Settle>>,
+    redelivery: Redelivery,
 }
 
 impl Delivery {
-    /// One resource done; the last one acknowledges unless any failed.
+    /// One resource done; the last one settles the delivery.
     async fn done(&self, ok: bool) {
         if !ok {
             self.failed.store(true, Ordering::SeqCst);
         }
-        if self.remaining.fetch_sub(1, Ordering::SeqCst) == 1 && !self.failed.load(Ordering::SeqCst)
-        {
-            let ack = self.ack.lock().unwrap_or_else(|e| e.into_inner()).take();
-            if let Some(ack) = ack {
-                ack().await;
+        if self.remaining.fetch_sub(1, Ordering::SeqCst) == 1 {
+            let settled = match self.failed.load(Ordering::SeqCst) {
+                true => Settled::Failed,
+                false => Settled::Done,
+            };
+            let settle = self.settle.lock().unwrap_or_else(|e| e.into_inner()).take();
+            if let Some(settle) = settle {
+                settle(settled).await;
             }
         }
     }
@@ -97,35 +145,37 @@ impl Engine {
             handler,
             settings,
             resync_running,
-            received,
+            (incoming.downgrade(), received),
             shutdown,
             tasks.clone(),
         ));
         Engine { incoming }
     }
 
-    /// Recognizes `event` and queues its resources; `ack` runs once they are all done well
-    /// (at once when the event is ignored).
-    pub async fn submit(&self, event: &Value, ack: Ack) -> Submitted {
+    /// Recognizes `event` and queues its resources; `settle` runs once they are all handled
+    /// (at once, done, when the event is ignored).
+    pub async fn submit(&self, event: &Value, redelivery: Redelivery, settle: Settle) -> Submitted {
         let events = match recognize(event) {
             Ok(events) => events,
             Err(ignored) => {
                 tracing::info!(reason = ignored.label(), "live event ignored: {ignored}");
                 LIVE.count("unknown", "unknown", "ignored");
-                ack().await;
+                settle(Settled::Done).await;
                 return Submitted::Ignored(ignored);
             }
         };
         let delivery = Arc::new(Delivery {
             remaining: AtomicUsize::new(events.len()),
             failed: AtomicBool::new(false),
-            ack: std::sync::Mutex::new(Some(ack)),
+            settle: std::sync::Mutex::new(Some(settle)),
+            redelivery,
         });
         let count = events.len();
         for event in events {
             let incoming = Incoming {
                 event,
                 delivery: delivery.clone(),
+                attempt: 1,
             };
             if self.incoming.send(incoming).await.is_err() {
                 return Submitted::Stopping;
@@ -139,7 +189,7 @@ async fn dispatch(
     handler: Arc<LiveHandler>,
     settings: EngineSettings,
     resync_running: ResyncGate,
-    mut received: mpsc::Receiver<Incoming>,
+    (again, mut received): (mpsc::WeakSender<Incoming>, mpsc::Receiver<Incoming>),
     shutdown: CancellationToken,
     tasks: TaskTracker,
 ) {
@@ -173,26 +223,136 @@ async fn dispatch(
             };
             let handler = handler.clone();
             let finished = finished.clone();
+            let retry = Retry {
+                again: again.clone(),
+                shutdown: shutdown.clone(),
+                tasks: tasks.clone(),
+            };
             tasks.spawn(async move {
                 let events: Vec<LiveEvent> = batch.iter().map(|i| i.event.clone()).collect();
                 let result = handler.handle(&key, &events).await;
-                report(&key, &events, &result);
-                for incoming in &batch {
-                    incoming.delivery.done(result.is_ok()).await;
-                }
                 drop(permit);
-                let _ = finished.send(key);
+                let _ = finished.send(key.clone());
+                let failure = match result {
+                    Ok(handled) => {
+                        report(&key, &events, &handled);
+                        for incoming in &batch {
+                            incoming.delivery.done(true).await;
+                        }
+                        return;
+                    }
+                    Err(failure) => failure,
+                };
+                let (retried, settled): (Vec<Incoming>, Vec<Incoming>) =
+                    batch.into_iter().partition(|incoming| {
+                        failure.transient
+                            && matches!(incoming.delivery.redelivery,
+                                Redelivery::Here(policy) if incoming.attempt < policy.attempts)
+                    });
+                report_failure(&key, &failure, &retried, &settled);
+                for incoming in settled {
+                    incoming.delivery.done(false).await;
+                }
+                for incoming in retried {
+                    retry.later(incoming);
+                }
             });
         }
     }
 }
 
-fn report(key: &ResourceKey, events: &[LiveEvent], result: &Result<Handled, String>) {
+/// Sends a failed event back to the dispatcher after its wait.
+struct Retry {
+    again: mpsc::WeakSender<Incoming>,
+    shutdown: CancellationToken,
+    tasks: TaskTracker,
+}
+
+impl Retry {
+    fn later(&self, mut incoming: Incoming) {
+        let Redelivery::Here(policy) = incoming.delivery.redelivery else {
+            return;
+        };
+        let wait = policy.wait(incoming.attempt);
+        incoming.attempt += 1;
+        let (again, shutdown) = (self.again.clone(), self.shutdown.clone());
+        self.tasks.spawn(async move {
+            tokio::select! {
+                // Stopping: the event is left to the next resync.
+                _ = shutdown.cancelled() => {}
+                _ = tokio::time::sleep(wait) => {
+                    if let Some(again) = again.upgrade() {
+                        let _ = again.send(incoming).await;
+                    }
+                }
+            }
+        });
+    }
+}
+
+/// One line for the deliveries whose source delivers them again, one for those tried again
+/// here, one for those given up; counted by action `failed` unless tried again.
+fn report_failure(
+    key: &ResourceKey,
+    failure: &Failure,
+    retried: &[Incoming],
+    settled: &[Incoming],
+) {
     let kind = key.kind.as_str();
-    let action = match result {
-        Ok(handled) => handled.action(),
-        Err(_) => "failed",
-    };
+    let resource = key.id.as_str();
+    let account = key.account.as_deref().unwrap_or_default();
+    let region = key.region.as_deref().unwrap_or_default();
+    let error = failure.message.as_str();
+    for incoming in retried {
+        LIVE.retried(incoming.event.source.as_str(), kind);
+    }
+    if let Some(next) = retried.iter().map(|i| i.attempt + 1).max() {
+        tracing::warn!(
+            kind,
+            resource,
+            account,
+            region,
+            coalesced = retried.len(),
+            attempt = next,
+            error,
+            "live event failed; trying again"
+        );
+    }
+    let (by_source, given_up): (Vec<&Incoming>, Vec<&Incoming>) = settled
+        .iter()
+        .partition(|i| i.delivery.redelivery == Redelivery::BySource);
+    for incoming in settled {
+        LIVE.count(incoming.event.source.as_str(), kind, "failed");
+    }
+    if !by_source.is_empty() {
+        tracing::warn!(
+            kind,
+            resource,
+            account,
+            region,
+            coalesced = by_source.len(),
+            error,
+            "live event failed; left for redelivery"
+        );
+    }
+    if let Some(attempts) = given_up.iter().map(|i| i.attempt).max() {
+        tracing::error!(
+            kind,
+            resource,
+            account,
+            region,
+            coalesced = given_up.len(),
+            attempts,
+            transient = failure.transient,
+            error,
+            "live event failed; not tried again, the next resync brings it"
+        );
+    }
+}
+
+fn report(key: &ResourceKey, events: &[LiveEvent], handled: &Handled) {
+    let kind = key.kind.as_str();
+    let action = handled.action();
     for event in events {
         LIVE.count(event.source.as_str(), kind, action);
         if matches!(action, "upsert" | "unchanged" | "delete") {
@@ -203,8 +363,8 @@ fn report(key: &ResourceKey, events: &[LiveEvent], result: &Result<Handled, Stri
     let account = key.account.as_deref().unwrap_or_default();
     let region = key.region.as_deref().unwrap_or_default();
     let coalesced = events.len();
-    match result {
-        Ok(Handled::Ignored(ignored)) => {
+    match handled {
+        Handled::Ignored(ignored) => {
             tracing::info!(
                 kind,
                 resource,
@@ -213,23 +373,14 @@ fn report(key: &ResourceKey, events: &[LiveEvent], result: &Result<Handled, Stri
                 "live event ignored: {ignored}"
             )
         }
-        Ok(handled) => tracing::info!(
+        handled => tracing::info!(
             kind,
             resource,
             account,
             region,
             coalesced,
-            action = handled.action(),
+            action,
             "live event handled: {handled:?}"
-        ),
-        Err(error) => tracing::warn!(
-            kind,
-            resource,
-            account,
-            region,
-            coalesced,
-            %error,
-            "live event failed; left for redelivery"
         ),
     }
 }

@@ -12,11 +12,13 @@ type Labels = Vec<(&'static str, String)>;
 
 pub struct LiveMetrics {
     events: Family<Labels, Counter>,
+    retries: Family<Labels, Counter>,
     latency: Histogram,
 }
 
 pub static LIVE: LazyLock<LiveMetrics> = LazyLock::new(|| LiveMetrics {
     events: Family::default(),
+    retries: Family::default(),
     // 50 ms … ~14 min.
     latency: Histogram::new(exponential_buckets(0.05, 2.0, 15)),
 });
@@ -27,6 +29,11 @@ pub fn register(registry: &mut Registry) {
         "live_events",
         "Live events, by source (cloudtrail, service, ocean_webhook, unknown), kind and action (upsert, unchanged, delete, ignored, failed)",
         LIVE.events.clone(),
+    );
+    registry.register(
+        "live_event_retries",
+        "Webhook events tried again after a transient failure (AWS throttling, Port unreachable or 5xx), by source and kind",
+        LIVE.retries.clone(),
     );
     registry.register(
         "live_event_to_port_seconds",
@@ -42,6 +49,16 @@ impl LiveMetrics {
                 ("source", source.to_owned()),
                 ("kind", kind.to_owned()),
                 ("action", action.to_owned()),
+            ])
+            .inc();
+    }
+
+    /// One event tried again by the engine.
+    pub fn retried(&self, source: &str, kind: &str) {
+        self.retries
+            .get_or_create(&vec![
+                ("source", source.to_owned()),
+                ("kind", kind.to_owned()),
             ])
             .inc();
     }

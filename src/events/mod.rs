@@ -3,6 +3,7 @@
 
 pub mod coalesce;
 pub mod engine;
+pub mod failure;
 pub mod handler;
 pub mod metrics;
 pub mod queue;
@@ -12,6 +13,7 @@ pub mod settings;
 pub mod webhook;
 
 pub use coalesce::{Added, Coalescer};
+pub use failure::Failure;
 pub use handler::{Handled, LiveHandler};
 pub use recognize::{Ignored, LiveEvent, Source, recognize, secret_name};
 

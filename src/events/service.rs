@@ -57,7 +57,7 @@ impl LiveEvents {
         let webhook = settings
             .api_key
             .clone()
-            .map(|key| super::webhook::router(engine.clone(), key));
+            .map(|key| super::webhook::router(engine.clone(), key, settings.webhook_retry));
         let mut health = Vec::new();
         for queue in &settings.queues {
             let queue_health = Arc::new(QueueHealth::default());

@@ -2,17 +2,25 @@
 
 use std::time::Duration;
 
+use super::engine::RetryPolicy;
 use crate::config::Env;
 
 pub const QUEUE_URL_VAR: &str = "LIVE_EVENTS_QUEUE_URL";
 pub const CONCURRENCY_VAR: &str = "LIVE_EVENTS_CONCURRENCY";
 pub const COALESCE_MS_VAR: &str = "LIVE_EVENTS_COALESCE_MS";
 pub const API_KEY_VAR: &str = "LIVE_EVENTS_API_KEY";
+pub const WEBHOOK_ATTEMPTS_VAR: &str = "LIVE_EVENTS_WEBHOOK_ATTEMPTS";
 /// Where a queue URL that names no region is read (the AWS SDK's own variables).
 pub const DEFAULT_REGION_VARS: [&str; 2] = ["AWS_REGION", "AWS_DEFAULT_REGION"];
 
 /// Every name [`LiveEventsSettings::from_settings`] reads that a config file may hold.
-pub const SETTINGS: &[&str] = &[QUEUE_URL_VAR, CONCURRENCY_VAR, COALESCE_MS_VAR, API_KEY_VAR];
+pub const SETTINGS: &[&str] = &[
+    QUEUE_URL_VAR,
+    CONCURRENCY_VAR,
+    COALESCE_MS_VAR,
+    API_KEY_VAR,
+    WEBHOOK_ATTEMPTS_VAR,
+];
 
 /// One queue and the region its client signs for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,12 +39,19 @@ pub struct LiveEventsSettings {
     pub concurrency: usize,
     /// Events for one resource within this window make one read.
     pub coalesce_window: Duration,
+    /// How a webhook event that failed transiently is tried again.
+    pub webhook_retry: RetryPolicy,
 }
 
 impl LiveEventsSettings {
     /// Reads wait on AWS mostly; Port requests stay bounded by PORT_MAX_IN_FLIGHT.
     pub const DEFAULT_CONCURRENCY: usize = 32;
     pub const DEFAULT_COALESCE: Duration = Duration::from_millis(1_000);
+    /// Attempts of a webhook event in all: waits of about 1, 2, 4 and 8 s, 15 s in all,
+    /// outlasting a burst of throttling without holding an event for minutes.
+    pub const DEFAULT_WEBHOOK_ATTEMPTS: u32 = 5;
+    const WEBHOOK_FIRST_WAIT: Duration = Duration::from_secs(1);
+    const WEBHOOK_MAX_WAIT: Duration = Duration::from_secs(30);
 
     /// The settings from an [`Env`] (flags, environment, config file), as every reader's.
     pub fn from_settings<F: Fn(&str) -> Option<String>>(
@@ -92,11 +107,22 @@ impl LiveEventsSettings {
             return Err(format!("{CONCURRENCY_VAR}: expected at least 1"));
         }
         let window = whole(COALESCE_MS_VAR, Self::DEFAULT_COALESCE.as_millis() as u64)?;
+        let attempts = whole(WEBHOOK_ATTEMPTS_VAR, Self::DEFAULT_WEBHOOK_ATTEMPTS.into())?;
+        if attempts == 0 || attempts > 20 {
+            return Err(format!(
+                "{WEBHOOK_ATTEMPTS_VAR}: expected 1 (no retry) to 20, got {attempts}"
+            ));
+        }
         Ok(Some(LiveEventsSettings {
             queues,
             api_key,
             concurrency: concurrency as usize,
             coalesce_window: Duration::from_millis(window),
+            webhook_retry: RetryPolicy {
+                attempts: attempts as u32,
+                first_wait: Self::WEBHOOK_FIRST_WAIT,
+                max_wait: Self::WEBHOOK_MAX_WAIT,
+            },
         }))
     }
 }
@@ -180,6 +206,11 @@ mod tests {
         let url = (QUEUE_URL_VAR, "https://sqs.eu-west-1.amazonaws.com/1/q");
         let error = parse(&[url, (CONCURRENCY_VAR, "0")], None).unwrap_err();
         assert_eq!(error, "LIVE_EVENTS_CONCURRENCY: expected at least 1");
+        let error = parse(&[url, (WEBHOOK_ATTEMPTS_VAR, "0")], None).unwrap_err();
+        assert_eq!(
+            error,
+            "LIVE_EVENTS_WEBHOOK_ATTEMPTS: expected 1 (no retry) to 20, got 0"
+        );
         let error = parse(&[url, (COALESCE_MS_VAR, "soon")], None).unwrap_err();
         assert_eq!(
             error,

@@ -1,9 +1,10 @@
 //! The live-events webhook Ocean's AWS integration users already point EventBridge at:
 //! `POST /integration/webhook` with the `x-port-aws-ocean-api-key` header, taking Ocean's
 //! small body or a raw EventBridge event (API destination). It answers as soon as the event is
-//! queued (EventBridge waits 5 s at most); the work goes on after the answer. A webhook
-//! delivery cannot be delivered again by us, so a failed read is reported and left to the
-//! next resync.
+//! queued (EventBridge waits 5 s at most); the work goes on after the answer. Nobody delivers
+//! an accepted event again, so the engine retries a transient failure (AWS throttling, Port
+//! unreachable or 5xx) itself, `LIVE_EVENTS_WEBHOOK_ATTEMPTS` attempts in all with a doubling
+//! wait; what still fails is reported, counted and left to the next resync.
 
 use std::sync::Arc;
 
@@ -18,7 +19,7 @@ use serde_json::json;
 use subtle::ConstantTimeEq;
 
 use super::Ignored;
-use super::engine::{Engine, Submitted};
+use super::engine::{Engine, Redelivery, RetryPolicy, Settle, Submitted};
 use crate::port::Secret;
 
 pub const PATH: &str = "/integration/webhook";
@@ -29,13 +30,18 @@ pub const MAX_BODY_BYTES: usize = 256 * 1024;
 struct Webhook {
     engine: Engine,
     api_key: Secret,
+    retry: RetryPolicy,
 }
 
-pub fn router(engine: Engine, api_key: Secret) -> Router {
+pub fn router(engine: Engine, api_key: Secret, retry: RetryPolicy) -> Router {
     Router::new()
         .route(PATH, post(receive))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .with_state(Arc::new(Webhook { engine, api_key }))
+        .with_state(Arc::new(Webhook {
+            engine,
+            api_key,
+            retry,
+        }))
 }
 
 async fn receive(State(webhook): State<Arc<Webhook>>, headers: HeaderMap, body: Bytes) -> Response {
@@ -60,8 +66,13 @@ async fn receive(State(webhook): State<Arc<Webhook>>, headers: HeaderMap, body: 
                 .into_response();
         }
     };
-    let no_ack = Box::new(|| async {}.boxed()) as super::engine::Ack;
-    match webhook.engine.submit(&event, no_ack).await {
+    // Nothing to tell the sender once it has its answer.
+    let settle = Box::new(|_| async {}.boxed()) as Settle;
+    match webhook
+        .engine
+        .submit(&event, Redelivery::Here(webhook.retry), settle)
+        .await
+    {
         Submitted::Queued(resources) => (
             StatusCode::ACCEPTED,
             axum::Json(json!({"status": "accepted", "resources": resources})),

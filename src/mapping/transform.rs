@@ -176,6 +176,51 @@ impl<'m> Transformer<'m> {
         }
     }
 
+    /// The entities (blueprint, identifier) the resources of `kind` would make of `item` but
+    /// do not, because their selector or `regionPolicy` leaves it out: what a resync would
+    /// find stale in Port. A resource whose selector, identifier or blueprint fails on the
+    /// item names nothing (a doubt never names an entity to delete).
+    pub fn unselected_keys(&self, kind: &str, item: &Value) -> Vec<(String, String)> {
+        let region = item.get("__Region").and_then(Value::as_str);
+        let item = Item::json(item);
+        let mut keys = Vec::new();
+        for resource in self.mapping.resources_for(kind) {
+            let region_excluded = matches!(
+                (&resource.region_policy, region),
+                (Some(policy), Some(region)) if !policy.allows(region)
+            );
+            let inputs = match &resource.items_to_parse {
+                None => vec![item.as_val().clone()],
+                Some(items) => match items.expand(item.as_val(), &self.globals) {
+                    Ok(inputs) => inputs,
+                    Err(_) => continue,
+                },
+            };
+            for input in inputs {
+                let input = Item::val(input);
+                let unselected =
+                    region_excluded || matches!(self.select(resource, &input), Ok(false));
+                if !unselected {
+                    continue;
+                }
+                let eval = FieldEval {
+                    resource,
+                    input: &input,
+                    globals: &self.globals,
+                    identifier: None,
+                    errors: Vec::new(),
+                };
+                let named = |field| eval.text(field).ok().flatten().filter(|s| !s.is_empty());
+                if let (Some(identifier), Some(blueprint)) =
+                    (named(&resource.identifier), named(&resource.blueprint))
+                {
+                    keys.push((blueprint, identifier));
+                }
+            }
+        }
+        keys
+    }
+
     fn map_one(&mut self, resource: &Resource, input: &Item<'_>, on: &mut impl FnMut(Outcome)) {
         match self.select(resource, input) {
             Ok(true) => {}

@@ -108,6 +108,19 @@ impl PortClient {
         self.search_entities(blueprint, &query, include).await
     }
 
+    /// Whether Port holds entity `identifier` of `blueprint` as written by this integration
+    /// (what a resync would delete if its resource were gone).
+    pub async fn owned_entity(&self, blueprint: &str, identifier: &str) -> Result<bool, PortError> {
+        let mut query = ownership_query(self.integration_identifier());
+        if let Some(rules) = query["rules"].as_array_mut() {
+            rules.push(json!({"property": "$identifier", "operator": "=", "value": identifier}));
+        }
+        let found = self
+            .search_entities(blueprint, &query, &["identifier"])
+            .await?;
+        Ok(!found.is_empty())
+    }
+
     /// [`Self::owned_entities`] page by page, as [`Self::search_entity_pages`].
     pub async fn owned_entity_pages(
         &self,

@@ -164,6 +164,31 @@ pub fn json_access_denied(message: &str) -> Canned {
     }
 }
 
+/// A JSON-protocol ThrottlingException (Secrets Manager, ACM): AWS's rate limit.
+pub fn json_throttling() -> Canned {
+    Canned {
+        status: 400,
+        content_type: "application/x-amz-json-1.1",
+        body: serde_json::json!({"__type": "ThrottlingException", "message": "Rate exceeded"})
+            .to_string(),
+    }
+}
+
+/// A rule answering `operation` with `answer` for its first `times` calls, then letting
+/// the calls through to moto: a failure that recovers.
+pub fn first_calls(
+    operation: &'static str,
+    times: usize,
+    answer: fn() -> Canned,
+) -> impl Fn(&Call) -> Option<Canned> + Send + Sync + 'static {
+    let seen = std::sync::atomic::AtomicUsize::new(0);
+    move |call| {
+        (call.operation == operation
+            && seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst) < times)
+            .then(answer)
+    }
+}
+
 async fn forward(
     State(shared): State<Arc<Shared>>,
     method: Method,

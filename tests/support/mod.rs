@@ -5,6 +5,7 @@
 pub mod aws_proxy;
 pub mod certs;
 pub mod fixtures;
+pub mod live;
 pub mod measure;
 pub mod moto;
 pub mod org;

@@ -31,6 +31,11 @@ impl FailedEntity {
         }
     }
 
+    /// Port could not take it now (unreachable, 429, 5xx): the same write may pass later.
+    pub fn is_transient(&self) -> bool {
+        self.error == "network_error" || matches!(self.status_code, Some(429 | 500..))
+    }
+
     /// Port refused it because a relation target does not exist (yet).
     pub fn is_missing_target(&self) -> bool {
         self.status_code == Some(404)
@@ -61,3 +66,26 @@ pub struct BulkDeleteOutcome {
 }
 
 pub(crate) type EntityResult = Result<UpsertedEntity, FailedEntity>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused(status_code: Option<u16>, error: &str) -> FailedEntity {
+        FailedEntity {
+            identifier: "a".into(),
+            status_code,
+            error: error.into(),
+            message: String::new(),
+        }
+    }
+
+    #[test]
+    fn unreachable_busy_or_failing_port_is_transient() {
+        assert!(refused(None, "network_error").is_transient());
+        assert!(refused(Some(429), "rate_limited").is_transient());
+        assert!(refused(Some(503), "service_unavailable").is_transient());
+        assert!(!refused(Some(422), "invalid_request").is_transient());
+        assert!(!refused(None, "entity_too_large").is_transient());
+    }
+}

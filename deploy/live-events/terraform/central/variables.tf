@@ -4,7 +4,7 @@ variable "queue_name" {
 }
 
 variable "visibility_timeout_seconds" {
-  description = "How long a received event stays hidden; an event the daemon could not handle comes back after this long."
+  description = "How long a received event stays hidden. The daemon extends it while an event waits for its read, and brings back an event it could not handle after 2 s, doubling at each receive up to 15 minutes."
   type        = number
   default     = 60
 }
