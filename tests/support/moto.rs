@@ -36,7 +36,7 @@ impl Moto {
         let mut last_failure = String::new();
         // A port found free can be taken before moto binds it; try another one then.
         for _ in 0..START_ATTEMPTS {
-            match Self::start_on(&binary, free_port()) {
+            match Self::start_on(&binary, private_port()) {
                 Ok(moto) => return moto,
                 Err(failure) => last_failure = failure,
             }
@@ -189,6 +189,22 @@ fn moto_server_binary() -> PathBuf {
 /// The static test credentials moto accepts.
 pub fn credentials() -> Credentials {
     Credentials::new(ACCESS_KEY_ID, SECRET_ACCESS_KEY, None, None, "moto")
+}
+
+/// A free loopback port below the kernel's ephemeral range (32768 and up on Linux), where
+/// servers of other tests binding port 0 cannot land on it between the check and moto's own
+/// bind: else the readiness check could be answered by another test's Port emulator.
+pub fn private_port() -> u16 {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let seed = std::process::id().wrapping_mul(7919);
+    loop {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let port = 20_000 + (seed.wrapping_add(n.wrapping_mul(104_729)) % 12_000) as u16;
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
 }
 
 /// A loopback port nothing listens on right now.

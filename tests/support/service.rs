@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use port_emulator::Emulator;
 
-use super::moto::{Moto, free_port};
+use super::moto::{Moto, private_port};
 
 const BIN: &str = env!("CARGO_BIN_EXE_port-aws-sync");
 const MANIFEST_DIR: &str = env!("CARGO_MANIFEST_DIR");
@@ -58,7 +58,7 @@ impl Service {
     /// Runs `port-aws-sync <args>` in the crate directory with only `env` (plus PATH, HOME
     /// and LISTEN_ADDR on a free loopback port).
     pub fn start(args: &[&str], env: &[(String, String)]) -> Service {
-        let port = free_port();
+        let port = private_port();
         let mut child = Command::new(bin())
             .args(args)
             .current_dir(MANIFEST_DIR)
