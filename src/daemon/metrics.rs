@@ -204,6 +204,8 @@ impl Metrics {
                     },
                 ),
                 Held::UnknownScope => ("unknown", "unknown_scope"),
+                Held::SearchIdentifier => ("unknown", "search_identifier"),
+                Held::SearchRelationTarget => ("unknown", "search_relation_target"),
             };
             self.held_back
                 .get_or_create(&vec![

@@ -146,6 +146,10 @@ impl LiveHandler {
     /// Whether Port holds the entity as mapped, compared as a resync compares (with merged
     /// writes, only the keys the mapping writes count).
     async fn port_holds(&self, entity: &Entity) -> Result<bool, String> {
+        // What Port resolves a search query to is known only once it is written.
+        let Some(digest) = fingerprint::of_entity(entity) else {
+            return Ok(false);
+        };
         let query = json!({
             "combinator": "and",
             "rules": [{"property": "$identifier", "operator": "=", "value": entity.identifier}]
@@ -168,7 +172,7 @@ impl LiveHandler {
                 properties: entity.properties.keys().cloned().collect(),
                 relations: entity.relations.keys().cloned().collect(),
             });
-        Ok(fingerprint::of_port_entity(current, merged.as_ref()) == fingerprint::of_entity(entity))
+        Ok(fingerprint::of_port_entity(current, merged.as_ref()) == digest)
     }
 
     async fn delete(&self, item: &Value) -> Result<Handled, String> {
@@ -178,17 +182,27 @@ impl LiveHandler {
         }
         let mut deleted = Vec::new();
         for entity in &entities {
+            // A search-query identifier names no entity of ours: the entity it updated was
+            // made elsewhere, so it is left alone (Ocean skips these deletes too).
+            let Some(identifier) = entity.identifier.as_id() else {
+                tracing::info!(blueprint = %entity.blueprint, query = %entity.identifier,
+                    "not deleting an entity written through a search-query identifier");
+                continue;
+            };
             self.catalog
                 .port
                 .delete_entity(
                     &entity.blueprint,
-                    &entity.identifier,
+                    identifier,
                     self.catalog.mapping().config.delete_dependent_entities,
                     None,
                 )
                 .await
                 .map_err(|e| format!("Port did not delete entity {}: {e}", name(entity)))?;
             deleted.push(name(entity));
+        }
+        if deleted.is_empty() {
+            return Ok(Handled::NotSelected);
         }
         Ok(Handled::Deleted(deleted))
     }

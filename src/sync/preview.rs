@@ -103,13 +103,20 @@ pub struct Preview {
 }
 
 impl Preview {
-    /// A mapped entity the resync would write; `before` is Port's copy when it has one.
+    /// A mapped entity the resync would write; `before` is Port's copy when it has one. One
+    /// written through a search-query identifier is an update of the entity the query matches
+    /// (Port never creates one from a query), named by its query: which entity that is, and
+    /// so what it holds now, only Port knows, so every field written is listed.
     pub fn write(&mut self, entity: Entity, before: Option<&Value>, merged: Option<&MappedKeys>) {
         let plan = self.blueprints.entry(entity.blueprint.clone()).or_default();
         match before {
             Some(before) => plan.update.push(Update {
                 changes: field_changes(before, &entity, merged),
-                identifier: entity.identifier,
+                identifier: entity.identifier.to_string(),
+            }),
+            None if entity.identifier.as_id().is_none() => plan.update.push(Update {
+                changes: field_changes(&json!({}), &entity, merged),
+                identifier: entity.identifier.to_string(),
             }),
             None => plan.create.push(entity),
         }
@@ -160,7 +167,8 @@ impl Preview {
 
     pub fn sort(&mut self) {
         for plan in self.blueprints.values_mut() {
-            plan.create.sort_by(|a, b| a.identifier.cmp(&b.identifier));
+            plan.create
+                .sort_by_cached_key(|entity| entity.identifier.to_string());
             plan.update.sort_by(|a, b| a.identifier.cmp(&b.identifier));
         }
     }
@@ -306,7 +314,9 @@ impl Preview {
                     .map(|(id, why)| {
                         let scope = match why {
                             Held::Scope { scope, .. } => scope_json(scope),
-                            Held::UnknownScope => Value::Null,
+                            Held::UnknownScope
+                            | Held::SearchIdentifier
+                            | Held::SearchRelationTarget => Value::Null,
                         };
                         json!({"identifier": id, "scope": scope, "rule": held_code(why),
                                "reason": why.to_string()})
@@ -380,6 +390,8 @@ fn held_code(held: &Held) -> &'static str {
             Unclean::RefusedWrites(_) => "scope-writes-refused",
         },
         Held::UnknownScope => "scope-unknown-resync-incomplete",
+        Held::SearchIdentifier => "search-identifier",
+        Held::SearchRelationTarget => "search-relation-target",
     }
 }
 

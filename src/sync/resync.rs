@@ -12,7 +12,8 @@ use tokio_util::sync::CancellationToken;
 use super::extract::{Extraction, PageMapper, fetch_list, mapped_kinds};
 use super::fingerprint::MappedKeys;
 use super::plan::{
-    Deletion, Desired, Incomplete, Observed, Offer, SkipReason, plan_deletion, write_order,
+    Deletion, Desired, Incomplete, Observed, Offer, SearchReach, SkipReason, plan_deletion,
+    write_order,
 };
 use super::preview::{PortCopies, Preview};
 use super::report::{DeletionOutcome, ResyncReport, WriteFailure};
@@ -70,7 +71,7 @@ impl Resync<'_> {
         let mapped = self.mapped_blueprints();
         let (observed, _) = self.read_port(&mapped, false).await?;
 
-        let mut desired = Desired::default();
+        let mut desired = Desired::new(self.search_reach());
         let mut report = ResyncReport::default();
         let mut writer = Writer::new(self.port, self.upsert_options(), self.blueprint_kinds());
         report.extraction = self
@@ -105,7 +106,7 @@ impl Resync<'_> {
             .iter()
             .map(|bp| (bp.clone(), self.merged_keys(bp)))
             .collect();
-        let mut desired = Desired::default();
+        let mut desired = Desired::new(self.search_reach());
         let mut preview = Preview::default();
         let kinds = mapped_kinds(self.mapping);
         let mut mapper = PageMapper::new(self.mapping, &kinds);
@@ -115,7 +116,8 @@ impl Resync<'_> {
                 if let Offer::Write(entity) = desired.offer(entity, &observed, self.blueprints) {
                     let before = copies
                         .get_mut(&entity.blueprint)
-                        .and_then(|c| c.remove(&entity.identifier));
+                        .zip(entity.identifier.as_id())
+                        .and_then(|(c, id)| c.remove(id));
                     let keys = merged.get(&entity.blueprint).and_then(Option::as_ref);
                     preview.write(entity, before.as_ref(), keys);
                 }
@@ -149,6 +151,14 @@ impl Resync<'_> {
         ensure_blueprints(self.port, self.blueprints)
             .await
             .map_err(ResyncError::Blueprints)
+    }
+
+    /// Where the mapping's search queries reach, which stale deletion keeps clear of.
+    fn search_reach(&self) -> SearchReach {
+        let kinds = mapped_kinds(self.mapping);
+        SearchReach::of_mapping(self.mapping, self.blueprints, |kind| {
+            kinds.iter().any(|k| k.as_str() == kind)
+        })
     }
 
     /// Blueprints the mapping writes to, known before any item is mapped.
@@ -384,15 +394,18 @@ fn incomplete(report: &ResyncReport) -> Vec<Incomplete> {
             report.extraction.item_failure_count,
         ));
     }
-    let unscoped = report
+    // A refused write through a search-query identifier names no entity of ours: it holds
+    // nothing back (its blueprint is held whole, see `Held::SearchIdentifier`).
+    let holding: Vec<_> = report
         .write_failures
         .iter()
-        .filter(|f| f.scope.is_none())
-        .count();
+        .filter(|f| !f.through_search_identifier)
+        .collect();
+    let unscoped = holding.iter().filter(|f| f.scope.is_none()).count();
     if unscoped > 0 {
         incomplete.push(Incomplete::UnscopedRefusedWrites(unscoped));
     }
-    let scoped = report.write_failures.len() - unscoped;
+    let scoped = holding.len() - unscoped;
     if scoped > 0 {
         incomplete.push(Incomplete::RefusedWrites(scoped));
     }

@@ -266,9 +266,10 @@ fn record(
     if outcome.failed.is_empty() {
         return;
     }
-    let mut by_id: BTreeMap<&str, &Entity> = entities
+    // Failures name an entity as the request did: its identifier, or its search query as JSON.
+    let mut by_id: BTreeMap<String, &Entity> = entities
         .iter()
-        .map(|e| (e.identifier.as_str(), e))
+        .map(|e| (e.identifier.to_string(), e))
         .collect();
     for failed in outcome.failed {
         if let Some(retry) = missing_target.as_deref_mut()
@@ -280,12 +281,16 @@ fn record(
         }
         r.failed += 1;
         tracing::error!(blueprint, identifier = %failed.identifier, error = %failed.error, message = %failed.message, "Port refused the entity");
-        let scope = by_id
-            .get(failed.identifier.as_str())
+        let entity = by_id.get(failed.identifier.as_str());
+        let by_query = entity.is_some_and(|e| e.identifier.as_id().is_none());
+        let scope = entity
+            .filter(|_| !by_query)
             .and_then(|entity| scope_of(entity));
-        report
-            .write_failures
-            .push(WriteFailure::refused(&blueprint, failed).in_scope(scope));
+        report.write_failures.push(
+            WriteFailure::refused(&blueprint, failed)
+                .in_scope(scope)
+                .through_search_identifier(by_query),
+        );
     }
 }
 
@@ -308,7 +313,15 @@ mod tests {
         }
         queue.push(entity("awsSecret", "s0"));
         let taken: Vec<(String, Vec<String>)> = std::iter::from_fn(|| queue.take_full_batch(2))
-            .map(|(bp, batch)| (bp, batch.into_iter().map(|e| e.identifier).collect()))
+            .map(|(bp, batch)| {
+                (
+                    bp,
+                    batch
+                        .into_iter()
+                        .map(|e| e.identifier.to_string())
+                        .collect(),
+                )
+            })
             .collect();
         assert_eq!(
             taken,
