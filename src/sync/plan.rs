@@ -253,6 +253,15 @@ impl Desired {
         }
     }
 
+    /// Entities Port reports that writes through search-query identifiers updated: kept, as
+    /// any entity this resync wrote.
+    pub fn resolved(&mut self, blueprint: &str, identifiers: impl IntoIterator<Item = String>) {
+        self.produced
+            .entry(blueprint.to_owned())
+            .or_default()
+            .extend(identifiers);
+    }
+
     fn remember_relation_targets(&mut self, entity: &Entity, blueprints: &Blueprints) {
         let Some(blueprint) = blueprints.get(&entity.blueprint) else {
             return;

@@ -82,7 +82,11 @@ impl Resync<'_> {
             self.blueprints,
             mapped.iter().chain(writer.queued_blueprints()).cloned(),
         );
-        writer.finish(&order, &mut report, cancel).await;
+        // Port names the entities that search-query identifiers reached only in its answers.
+        let resolved = writer.finish(&order, &mut report, cancel).await;
+        for (blueprint, identifiers) in resolved {
+            desired.resolved(&blueprint, identifiers);
+        }
         if cancel.is_cancelled() {
             report.cancelled = true;
             report.deletion = Some(DeletionOutcome::Skipped(SkipReason::Cancelled));

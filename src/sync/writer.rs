@@ -87,7 +87,13 @@ pub struct Writer<'a> {
     batch_size: usize,
     /// The one kind feeding each blueprint, to place a refused write in its scope.
     blueprint_kinds: BTreeMap<String, Kind>,
+    /// Per blueprint, the identifiers Port answered for writes through a search-query
+    /// identifier: the entities those writes kept, which the plan learns only now.
+    resolved: BTreeMap<String, Vec<String>>,
 }
+
+/// Per blueprint, the entities that writes through search-query identifiers updated.
+pub type Resolved = BTreeMap<String, Vec<String>>;
 
 impl<'a> Writer<'a> {
     pub fn new(
@@ -102,6 +108,7 @@ impl<'a> Writer<'a> {
             options,
             queue: WriteQueue::default(),
             in_flight: FuturesUnordered::new(),
+            resolved: BTreeMap::new(),
         }
     }
 
@@ -150,13 +157,14 @@ impl<'a> Writer<'a> {
     }
 
     /// Writes everything still queued, blueprints in `order` (relation targets first), and
-    /// records every answer in `report`. No new request starts once `cancel` fires.
+    /// records every answer in `report`. No new request starts once `cancel` fires. Returns
+    /// the entities that writes through search-query identifiers updated.
     pub async fn finish(
         mut self,
         order: &[String],
         report: &mut ResyncReport,
         cancel: &CancellationToken,
-    ) {
+    ) -> Resolved {
         while let Some(sent) = self.in_flight.next().await {
             self.record(report, sent, None);
         }
@@ -173,6 +181,7 @@ impl<'a> Writer<'a> {
         } else {
             self.write_targets_first(batches, report, cancel).await;
         }
+        self.resolved
     }
 
     /// One blueprint's entities in slices of a batch each, checking `cancel` between slices.
@@ -195,7 +204,7 @@ impl<'a> Writer<'a> {
     /// target did not exist yet (a target written after it within one order layer) is tried
     /// once more at the end.
     async fn write_targets_first(
-        &self,
+        &mut self,
         batches: Vec<(String, Vec<Entity>)>,
         report: &mut ResyncReport,
         cancel: &CancellationToken,
@@ -235,12 +244,21 @@ impl<'a> Writer<'a> {
     /// relation target does not exist yet are set aside for one more try instead of counted
     /// as failed.
     pub fn record(
-        &self,
+        &mut self,
         report: &mut ResyncReport,
         sent: Sent,
         missing_target: Option<&mut Vec<Entity>>,
     ) {
-        record(report, sent, missing_target, |entity| self.scope_of(entity));
+        if sent.entities.iter().any(|e| e.identifier.as_id().is_none()) {
+            // Port answers with the identifier each query resolved to; for the others it is
+            // their own, already known, so all are taken.
+            self.resolved
+                .entry(sent.blueprint.clone())
+                .or_default()
+                .extend(sent.outcome.succeeded.iter().map(|w| w.identifier.clone()));
+        }
+        let scope_of = |entity: &Entity| self.scope_of(entity);
+        record(report, sent, missing_target, scope_of);
     }
 }
 
