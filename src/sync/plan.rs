@@ -220,6 +220,7 @@ impl Desired {
                 self.duplicates += 1;
                 return Offer::Duplicate;
             }
+            self.remember_relation_targets(&entity, blueprints);
             let counts = self.counts.entry(entity.blueprint.clone()).or_default();
             counts.mapped += 1;
             counts.to_resolve += 1;

@@ -537,4 +537,28 @@ mod tests {
             )
         );
     }
+
+    #[test]
+    fn a_search_query_identifier_is_an_update_named_by_its_query_with_every_field_written() {
+        let query = json!({"combinator": "and", "rules": [
+            {"property": "$identifier", "operator": "=", "value": "1"}]});
+        let mut preview = Preview::default();
+        preview.write(
+            entity(json!({"identifier": query, "blueprint": "awsAccount",
+                "properties": {"status": "ACTIVE"}})),
+            None,
+            None,
+        );
+        let plan = &preview.blueprints["awsAccount"];
+        assert!(plan.create.is_empty());
+        assert_eq!(plan.update.len(), 1);
+        assert_eq!(plan.update[0].identifier, query.to_string());
+        let fields: Vec<&str> = plan.update[0]
+            .changes
+            .iter()
+            .map(|c| c.field.as_str())
+            .collect();
+        assert_eq!(fields, ["properties.status"]);
+        assert_eq!(preview.totals().update, 1);
+    }
 }
