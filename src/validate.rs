@@ -93,23 +93,25 @@ pub fn check(
             (
                 "property",
                 key,
-                field,
+                field.name.as_str(),
+                field.expr.source().to_owned(),
                 blueprint.properties.contains_key(key),
             )
         });
-        let relations = resource.relations.iter().map(|(key, field)| {
+        let relations = resource.relations.iter().map(|(key, mapped)| {
             (
                 "relation",
                 key,
-                field,
+                mapped.name(),
+                mapped.describe(),
                 blueprint.relations.contains_key(key),
             )
         });
-        for (what, key, field, known) in properties.chain(relations) {
+        for (what, key, name, source, known) in properties.chain(relations) {
             if !known {
                 findings.problems.push(problem(
-                    &field.name,
-                    field.expr.source(),
+                    name,
+                    &source,
                     format!(
                         "blueprint `{blueprint_id}` ({}) has no {what} `{key}`",
                         blueprint.file.display()

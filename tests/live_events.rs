@@ -719,7 +719,7 @@ async fn a_certificate_imported_updated_by_an_expiry_event_then_deleted() {
         .bulk_upsert(
             "acmCertificate",
             &[port_aws_sync::entity::Entity {
-                identifier: arn.clone(),
+                identifier: arn.clone().into(),
                 blueprint: "acmCertificate".into(),
                 title: stored.title.clone(),
                 icon: None,

@@ -626,3 +626,76 @@ fn map_prints_the_shipped_mapping_entities_in_the_dry_run_serialization() {
         ]
     );
 }
+
+/// A mapping with a search-query relation and identifier, as Port's docs write them.
+const SEARCH_QUERIES: &str = r#"
+resources:
+  - kind: AWS::SecretsManager::Secret
+    port:
+      entity:
+        mappings:
+          identifier: .ARN
+          blueprint: '"awsSecret"'
+          relations:
+            account:
+              combinator: '"and"'
+              rules:
+                - {property: '"email"', operator: '"="', value: "'owner-' + .__AccountId + '@example.com'"}
+  - kind: AWS::SecretsManager::Secret
+    port:
+      entity:
+        mappings:
+          identifier: {combinator: '"and"', rules: [{property: '"$identifier"', operator: '"="', value: .__AccountId}]}
+          blueprint: '"awsAccount"'
+          relations:
+            account: {combinator: '"and"', rules: [{property: '"email"', operator: '"="', value: .Owner}]}
+"#;
+
+#[test]
+fn validate_and_map_take_search_queries_as_resync_sends_them() {
+    let home = tempfile::tempdir().unwrap();
+    let mapping = home.path().join("search.yml");
+    std::fs::write(&mapping, SEARCH_QUERIES).unwrap();
+    let mapping = mapping.to_str().unwrap();
+
+    // The relation of the second resource is not in the awsAccount blueprint: named by its
+    // place and its query's expressions.
+    let validate = run(
+        port_aws_sync(home.path()).args(["--mapping", mapping, "validate"]),
+        None,
+    );
+    assert_eq!(code(&validate), 2, "{}", stderr(&validate));
+    assert!(
+        stderr(&validate).contains(
+            "resources[1] (AWS::SecretsManager::Secret), field `relations.account` \
+             (`search query [\"and\", \"email\", \"=\", .Owner]`): blueprint `awsAccount`"
+        ),
+        "{}",
+        stderr(&validate)
+    );
+
+    let fixed = SEARCH_QUERIES.replace(
+        "          relations:\n            account: {combinator: '\"and\"', rules: [{property: '\"email\"', operator: '\"=\"', value: .Owner}]}\n",
+        "",
+    );
+    std::fs::write(home.path().join("search.yml"), fixed).unwrap();
+    let validate = run(
+        port_aws_sync(home.path()).args(["--mapping", mapping, "validate"]),
+        None,
+    );
+    assert_eq!(code(&validate), 0, "{}", stderr(&validate));
+
+    let item = serde_json::json!({"ARN": "arn:1", "__AccountId": "123456789012", "__Kind": KIND});
+    let output = run(
+        port_aws_sync(home.path()).args(["--mapping", mapping, "map", "--kind", KIND]),
+        Some(&item.to_string()),
+    );
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    assert_eq!(
+        stdout_lines(&output),
+        [
+            r#"{"identifier":"arn:1","blueprint":"awsSecret","properties":{},"relations":{"account":{"combinator":"and","rules":[{"property":"email","operator":"=","value":"owner-123456789012@example.com"}]}}}"#,
+            r#"{"identifier":{"combinator":"and","rules":[{"property":"$identifier","operator":"=","value":"123456789012"}]},"blueprint":"awsAccount","properties":{},"relations":{}}"#,
+        ]
+    );
+}

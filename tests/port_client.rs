@@ -51,7 +51,7 @@ fn secret(id: &str) -> Entity {
         json!(format!("arn:aws:secretsmanager:eu-west-1:1:secret:{id}")),
     );
     Entity {
-        identifier: id.to_string(),
+        identifier: id.into(),
         blueprint: "awsSecret".into(),
         title: Some(format!("Secret {id}")),
         icon: None,
@@ -207,7 +207,10 @@ async fn bulk_upsert_of_45_entities_takes_3_requests() {
         .iter()
         .map(|e| e.identifier.as_str())
         .collect();
-    let expected: Vec<&str> = entities.iter().map(|e| e.identifier.as_str()).collect();
+    let expected: Vec<&str> = entities
+        .iter()
+        .filter_map(|e| e.identifier.as_id())
+        .collect();
     assert_eq!(in_order, expected);
     assert_eq!(emu.request_counts().count("POST", paths::ENTITIES_BULK), 3);
     let stored = emu.entity("awsSecret", "s00044").unwrap();
@@ -377,7 +380,7 @@ async fn server_errors_and_rate_limits_are_retried_until_every_entity_is_written
     let stored = emu.entities("awsSecret");
     assert_eq!(stored.len(), 300);
     for (entity, stored) in entities.iter().zip(&stored) {
-        assert_eq!(entity.identifier, stored.identifier);
+        assert_eq!(entity.identifier.as_id(), Some(stored.identifier.as_str()));
         assert_eq!(entity.properties, stored.properties);
         assert_eq!(entity.title, stored.title);
     }

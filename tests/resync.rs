@@ -1231,6 +1231,148 @@ async fn credentials_port_refuses_exit_2_with_nothing_written() {
     );
 }
 
+/// The Ocean-style mapping with search queries, as Port's docs write them (every value jq): the
+/// secrets relate to their account by the account's `email`, and a second resource updates
+/// the account entity that the query `$identifier = <account id>` matches, an entity made
+/// elsewhere.
+const SEARCH_QUERY_MAPPING: &str = r#"
+resources:
+  - kind: AWS::SecretsManager::Secret
+    selector:
+      query: .tag.Key | IN("team", "env")
+    port:
+      itemsToParse: .Tags
+      itemsToParseName: tag
+      entity:
+        mappings:
+          identifier: .Name + '/' + .tag.Key
+          title: .tag.Key + '=' + .tag.Value
+          blueprint: "'awsSecret'"
+          properties:
+            arn: .ARN
+          relations:
+            account:
+              combinator: '"and"'
+              rules:
+                - property: '"email"'
+                  operator: '"="'
+                  value: "'owner-' + .__AccountId + '@example.com'"
+  - kind: AWS::SecretsManager::Secret
+    selector:
+      query: 'true'
+    port:
+      entity:
+        mappings:
+          identifier:
+            combinator: '"and"'
+            rules:
+              - {property: '"$identifier"', operator: '"="', value: .__AccountId}
+          blueprint: '"awsAccount"'
+          properties:
+            status: "'HAS_SECRETS'"
+"#;
+
+#[tokio::test]
+async fn search_query_relations_and_identifiers_are_resolved_by_port_and_never_make_the_entity_they_reach_stale()
+ {
+    let moto = Moto::start();
+    let secret = create_secret(
+        &moto,
+        "us-east-1",
+        "db-password",
+        &[("team", "payments"), ("env", "prod")],
+    )
+    .await;
+    let arn = secret.content["properties"]["arn"].clone();
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let mapping = dir.path().join("search-queries.yml");
+    std::fs::write(&mapping, SEARCH_QUERY_MAPPING).expect("write the mapping");
+    let args = ["--mapping", mapping.to_str().expect("UTF-8 path")];
+    // The account was made by another integration: ours only finds it by query.
+    let emu = emulator_with_blueprints()
+        .entity_from(
+            "awsAccount",
+            json!({"identifier": ACCOUNT_ID, "title": "Production",
+                   "properties": {"email": format!("owner-{ACCOUNT_ID}@example.com")}}),
+            "another-integration",
+        )
+        .start()
+        .await;
+    let env = cli_env(&moto.env("us-east-1"), &emu);
+
+    let first = resync(&emu, env.clone(), &args).await;
+
+    first.assert_exit(0);
+    let secrets: Catalog = emu
+        .entities("awsSecret")
+        .into_iter()
+        .map(|e| {
+            (
+                (e.blueprint.clone(), e.identifier.clone()),
+                content(e.title.as_deref(), &e.properties, &e.relations),
+            )
+        })
+        .collect();
+    let tag_entity = |key: &str, value: &str| {
+        entity(
+            "awsSecret",
+            &format!("db-password/{key}"),
+            &format!("{key}={value}"),
+            json!({"arn": arn}),
+            json!({"account": ACCOUNT_ID}),
+        )
+    };
+    assert_eq!(
+        secrets,
+        expected(&[tag_entity("team", "payments"), tag_entity("env", "prod")]),
+        "the relation resolved to the account whose email matched"
+    );
+    let account = emu
+        .entity("awsAccount", ACCOUNT_ID)
+        .expect("the account stays");
+    assert_eq!(
+        account.title.as_deref(),
+        Some("Production"),
+        "merged, not replaced"
+    );
+    assert_eq!(account.properties["status"], json!("HAS_SECRETS"));
+    assert_eq!(
+        emu.entity_count("awsAccount"),
+        1,
+        "no entity is created from a query"
+    );
+    // One write for the account however many secrets found it by the same query.
+    assert_eq!(first.counts("awsAccount"), [0, 1, 0, 0, 1, 0, 0]);
+    assert_eq!(first.counts("awsSecret"), [0, 2, 0, 2, 0, 0, 0]);
+
+    // Port keeps only what the queries resolved to, so they are written again; the account,
+    // now last written by us, is not stale although no entity of ours names it.
+    let second = resync(&emu, env.clone(), &args).await;
+    second.assert_exit(0);
+    assert_eq!(second.counts("awsSecret"), [2, 2, 0, 0, 2, 0, 0]);
+    assert_eq!(second.counts("awsAccount"), [1, 1, 0, 0, 1, 0, 0]);
+    assert_eq!(second.deletion_line(), "  stale deletion: ran");
+
+    // The secret is gone: its entities go, the account it updated stays.
+    let client = secrets_client(&moto, "us-east-1").await;
+    client
+        .delete_secret()
+        .secret_id(arn.as_str().expect("ARN"))
+        .force_delete_without_recovery(true)
+        .send()
+        .await
+        .expect("delete the secret");
+    let third = resync(&emu, env, &args).await;
+    third.assert_exit(0);
+    assert_eq!(emu.entity_count("awsSecret"), 0);
+    assert!(emu.entity("awsAccount", ACCOUNT_ID).is_some());
+    assert_eq!(
+        third.deletion_line(),
+        "  stale deletion: ran (1 stale entit(ies) held back: the mapping writes this blueprint \
+         through a search-query identifier (which entities it updated only Port knows))"
+    );
+}
+
 /// A mapping written the way Port's docs and Ocean's integrations write them: single-quoted jq
 /// strings, `IN`, `itemsToParse` with `itemsToParseName`, and a property that fails on some
 /// items. Ocean writes one entity per selected tag, without the tag list in the record each

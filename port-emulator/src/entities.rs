@@ -197,7 +197,12 @@ pub async fn bulk_upsert(
         let now = now_rfc3339();
         let (mut written, mut errors) = (Vec::new(), Vec::new());
         for (index, input) in inputs.into_iter().enumerate() {
-            let identifier = input.identifier.clone().unwrap_or_default();
+            // Port names an entity whose identifier was a search query "unknown" when it
+            // fails (Ocean's client relies on it).
+            let identifier = match (&input.identifier, &input.identifier_query) {
+                (_, Some(_)) => "unknown".to_owned(),
+                (id, None) => id.clone().unwrap_or_default(),
+            };
             match write_entity(&mut store, &blueprint, input, query.flags(), &actor, &now) {
                 Ok(w) => written.push(json!({
                     "created": w.created, "identifier": w.entity.identifier, "index": index})),

@@ -7,6 +7,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 use serde_json::{Map, Value};
 
+use crate::search_queries::{check_schema as check_search_query, is_search_query};
 use crate::store::Blueprint;
 use crate::timefmt::is_rfc3339;
 
@@ -24,19 +25,18 @@ pub fn is_valid_entity_identifier(id: &str) -> bool {
         && ENTITY_IDENTIFIER.is_match(id)
 }
 
-/// An entity as a write request carries it, after the route-schema checks.
+/// An entity as a write request carries it, after the route-schema checks. Search queries
+/// (of the identifier, the team, or as a relation's value) are kept for the write to resolve.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct EntityInput {
     pub identifier: Option<String>,
+    pub identifier_query: Option<Value>,
     pub title: Option<String>,
     pub icon: Option<String>,
     pub team: Option<Vec<String>>,
+    pub team_query: Option<Value>,
     pub properties: Option<Map<String, Value>>,
     pub relations: Option<Map<String, Value>>,
-}
-
-fn is_search_query(value: &Value) -> bool {
-    value.get("combinator").is_some() && value.get("rules").is_some()
 }
 
 /// The route-schema checks of one entity object; `at` locates it in messages (e.g.
@@ -55,11 +55,10 @@ pub fn parse_entity_input(value: &Value, at: &str) -> Result<EntityInput, String
             ));
         }
         Some(v) if is_search_query(v) => {
-            return Err(format!(
-                "not supported by port-emulator: {at}/identifier as a search query"
-            ));
+            check_search_query(v, &format!("{at}/identifier"))?;
+            input.identifier_query = Some(v.clone());
         }
-        Some(_) => return Err(format!("{at}/identifier must be string")),
+        Some(_) => return Err(format!("{at}/identifier must be string or a search query")),
     }
     for (key, slot) in [("title", &mut input.title), ("icon", &mut input.icon)] {
         match obj.get(key) {
@@ -78,11 +77,15 @@ pub fn parse_entity_input(value: &Value, at: &str) -> Result<EntityInput, String
                 .collect(),
         ),
         Some(v) if is_search_query(v) => {
+            check_search_query(v, &format!("{at}/team"))?;
+            input.team_query = Some(v.clone());
+            None
+        }
+        Some(_) => {
             return Err(format!(
-                "not supported by port-emulator: {at}/team as a search query"
+                "{at}/team must be string, array of strings or a search query"
             ));
         }
-        Some(_) => return Err(format!("{at}/team must be string or array of strings")),
     };
     input.properties = match obj.get("properties") {
         None => None,
@@ -113,9 +116,7 @@ fn check_relation_value_schema(value: &Value, at: &str) -> Result<(), String> {
             Value::String(id) => Err(bad_id(id)),
             _ => Err(format!("{at} must contain strings")),
         }),
-        v if is_search_query(v) => Err(format!(
-            "not supported by port-emulator: {at} as a search query"
-        )),
+        v if is_search_query(v) => check_search_query(v, at),
         _ => Err(format!(
             "{at} must be string, array of strings, null or a search query"
         )),

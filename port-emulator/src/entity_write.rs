@@ -7,6 +7,7 @@ use serde_json::Map;
 use crate::api_error::ApiError;
 use crate::auth::Actor;
 use crate::entity_validation::{EntityInput, check_properties, check_relations};
+use crate::search_queries;
 use crate::store::{EntityMeta, Store, StoredEntity, relation_targets};
 
 /// The query flags of a write.
@@ -29,7 +30,7 @@ pub struct Written {
 pub fn write_entity(
     store: &mut Store,
     blueprint: &str,
-    input: EntityInput,
+    mut input: EntityInput,
     flags: WriteFlags<'_>,
     actor: &Actor,
     now: &str,
@@ -38,6 +39,7 @@ pub fn write_entity(
         .blueprint(blueprint)
         .cloned()
         .ok_or_else(|| ApiError::not_found(format!("Blueprint \"{blueprint}\" was not found")))?;
+    search_queries::resolve(store, blueprint, &mut input)?;
     let identifier = match input.identifier.clone() {
         Some(id) => id,
         None => store.generate_identifier(),

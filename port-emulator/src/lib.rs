@@ -39,6 +39,7 @@ mod request_log;
 mod router;
 mod runs;
 mod search;
+mod search_queries;
 mod seed;
 mod state;
 mod store;

@@ -12,7 +12,7 @@ use crate::blueprints::blueprint_not_found;
 use crate::projection::project;
 use crate::request_input::{optional_string, parse_object};
 use crate::state::Shared;
-use crate::store::StoredEntity;
+use crate::store::{Store, StoredEntity};
 
 pub const DEFAULT_LIMIT: usize = 200;
 pub const MAX_LIMIT: usize = 1000;
@@ -290,6 +290,22 @@ fn matches(entity: &StoredEntity, condition: &Condition) -> bool {
             value,
         } => rule_matches(&resolve(entity, property), *op, value),
     }
+}
+
+/// The entities of `blueprint` a search query in an entity write matches, in identifier
+/// order; `at` names the query in messages. The query's shape was checked with the route
+/// schema, so a rule the emulator cannot evaluate is refused here.
+pub fn matching<'a>(
+    store: &'a Store,
+    blueprint: &str,
+    query: &Value,
+    at: &str,
+) -> Result<Vec<&'a StoredEntity>, ApiError> {
+    let condition = compile(query, at)?;
+    Ok(store
+        .entities_of(blueprint)
+        .filter(|e| matches(e, &condition))
+        .collect())
 }
 
 /// Page cursors are opaque to clients; here they encode the last identifier returned.

@@ -126,19 +126,22 @@ impl CatalogFollower {
                 Ok(CatalogUpdate::Upserted(keys(&entities)))
             }
             CatalogChange::Delete(item) => {
-                let entities = map_with(&mapping, item)?;
+                let mut entities = map_with(&mapping, item)?;
+                // A search-query identifier names an entity made elsewhere: never deleted.
+                entities.retain(|e| e.identifier.as_id().is_some());
                 for entity in &entities {
+                    let identifier = entity.identifier.as_id().unwrap_or_default();
                     self.port
                         .delete_entity(
                             &entity.blueprint,
-                            &entity.identifier,
+                            identifier,
                             mapping.config.delete_dependent_entities,
                             Some(run_id),
                         )
                         .await
                         .map_err(|e| CatalogError::DeleteRefused {
                             blueprint: entity.blueprint.clone(),
-                            refused: FailedEntity::from_error(&entity.identifier, &e),
+                            refused: FailedEntity::from_error(identifier, &e),
                         })?;
                 }
                 Ok(CatalogUpdate::Removed(keys(&entities)))
@@ -173,7 +176,7 @@ fn map_with(mapping: &Mapping, item: &Value) -> Result<Vec<Entity>, CatalogError
 fn keys(entities: &[Entity]) -> Vec<EntityKey> {
     entities
         .iter()
-        .map(|e| (e.blueprint.clone(), e.identifier.clone()))
+        .map(|e| (e.blueprint.clone(), e.identifier.to_string()))
         .collect()
 }
 

@@ -206,6 +206,8 @@ impl Metrics {
                 Held::UnknownScope => ("unknown", "unknown_scope"),
                 Held::IdentifiersUnread => ("unknown", "identifiers_unread"),
                 Held::EmptyRead { scope, .. } => (scope.kind.as_str(), "empty_read"),
+                Held::SearchIdentifier => ("unknown", "search_identifier"),
+                Held::SearchRelationTarget => ("unknown", "search_relation_target"),
             };
             self.held_back
                 .get_or_create(&vec![

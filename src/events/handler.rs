@@ -137,7 +137,7 @@ impl LiveHandler {
             .filter(|(blueprint, id)| {
                 !entities
                     .iter()
-                    .any(|e| &e.blueprint == blueprint && &e.identifier == id)
+                    .any(|e| &e.blueprint == blueprint && e.identifier.as_id() == Some(id.as_str()))
             })
             .collect();
         let deselected = self.delete_owned(&unselected).await?;
@@ -198,6 +198,10 @@ impl LiveHandler {
     /// Whether Port holds the entity as mapped, compared as a resync compares (with merged
     /// writes, only the keys the mapping writes count).
     async fn port_holds(&self, entity: &Entity) -> Result<bool, Failure> {
+        // What Port resolves a search query to is known only once it is written.
+        let Some(digest) = fingerprint::of_entity(entity) else {
+            return Ok(false);
+        };
         let query = json!({
             "combinator": "and",
             "rules": [{"property": "$identifier", "operator": "=", "value": entity.identifier}]
@@ -220,18 +224,23 @@ impl LiveHandler {
                 properties: entity.properties.keys().cloned().collect(),
                 relations: entity.relations.keys().cloned().collect(),
             });
-        Ok(fingerprint::of_port_entity(current, merged.as_ref()) == fingerprint::of_entity(entity))
+        Ok(fingerprint::of_port_entity(current, merged.as_ref()) == digest)
     }
 
     /// AWS says the resource is gone: every entity the mapping names for it (selected or
     /// not, since a resync produces none of them) goes, if this integration owns it.
     async fn delete(&self, item: &Value) -> Result<Handled, Failure> {
         let mapping = self.catalog.mapping();
-        let mut keys: Vec<(String, String)> = self
-            .map(item)?
-            .into_iter()
-            .map(|e| (e.blueprint, e.identifier))
-            .collect();
+        let mut keys: Vec<(String, String)> = Vec::new();
+        for entity in self.map(item)? {
+            // A search-query identifier names no entity of ours: the entity it updated was
+            // made elsewhere, so it is left alone (Ocean skips these deletes too).
+            match entity.identifier.as_id() {
+                Some(id) => keys.push((entity.blueprint, id.to_owned())),
+                None => tracing::info!(blueprint = %entity.blueprint, query = %entity.identifier,
+                    "not deleting an entity written through a search-query identifier"),
+            }
+        }
         keys.extend(Transformer::new(&mapping).unselected_keys(kind_of(item), item));
         keys.sort();
         keys.dedup();

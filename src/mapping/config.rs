@@ -98,16 +98,18 @@ pub struct EntitySection {
     pub mappings: EntityMappings,
 }
 
-/// Every value is a jq expression; `blueprint: '"awsAccount"'` is a jq string literal.
+/// Every value is a jq expression; `blueprint: '"awsAccount"'` is a jq string literal. The
+/// identifier, the team and each relation may instead be a search query (`{combinator,
+/// rules}`, every value in it a jq expression too), which Port resolves on write.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EntityMappings {
-    pub identifier: String,
+    pub identifier: serde_json::Value,
     #[serde(default)]
     pub title: Option<String>,
     pub blueprint: String,
     #[serde(default)]
-    pub team: Option<String>,
+    pub team: Option<serde_json::Value>,
     #[serde(default)]
     pub icon: Option<String>,
     #[serde(default)]

@@ -8,9 +8,10 @@ pub mod current;
 pub mod items;
 pub mod jq;
 mod jq_builtins;
+pub mod search_query;
 pub mod transform;
 
-pub use compiled::{Mapping, MappingError, Resource};
+pub use compiled::{Mapped, Mapping, MappingError, Resource};
 pub use current::CurrentMapping;
 pub use transform::{FieldError, ItemFailure, KindStats, Outcome, Transformer};
 

@@ -473,3 +473,108 @@ fn items_to_parse_removes_the_array_and_takes_a_custom_name() {
         json!([{"Key": "k1"}, {"Key": "k2"}])
     );
 }
+
+const SEARCHING: &str = r#"
+  - kind: K
+    port:
+      entity:
+        mappings:
+          identifier: .id
+          blueprint: '"b"'
+          team:
+            combinator: '"and"'
+            rules: [{property: '"area"', operator: '"="', value: .area}]
+          relations:
+            account:
+              combinator: '"and"'
+              rules:
+                - property: '"email"'
+                  operator: '"="'
+                  value: .owner | ascii_downcase
+                - combinator: '"or"'
+                  rules: [{property: '"$identifier"', operator: '"in"', value: '[.a, .b]'}]
+"#;
+
+#[test]
+fn search_query_relations_and_teams_are_evaluated_leaf_by_leaf_and_passed_to_port() {
+    let mapping = mapping(SEARCHING);
+    let item = json!({"id": "x", "area": "eu", "owner": "Ann@X.io", "a": "1", "b": "2"});
+    let (entities, failures, _) = run(&mapping, "K", &[item]);
+    assert!(failures.is_empty(), "{failures:?}");
+    // What Ocean sends: the query with every value evaluated (jq's first output).
+    assert_eq!(
+        entities[0],
+        json!({"identifier": "x", "blueprint": "b",
+            "team": {"combinator": "and", "rules": [{"property": "area", "operator": "=", "value": "eu"}]},
+            "properties": {},
+            "relations": {"account": {"combinator": "and", "rules": [
+                {"property": "email", "operator": "=", "value": "ann@x.io"},
+                {"combinator": "or", "rules": [
+                    {"property": "$identifier", "operator": "in", "value": ["1", "2"]}]}]}}})
+    );
+}
+
+#[test]
+fn a_failing_value_of_a_search_query_relation_is_null_and_reported_by_its_path() {
+    let mapping = mapping(SEARCHING);
+    let items = [
+        json!({"id": "x", "area": "eu", "owner": 7, "a": "1", "b": "2"}),
+        json!({"id": "y", "owner": "o", "a": "1", "b": "2"}),
+    ];
+    let (entities, failures, transformer) = run(&mapping, "K", &items);
+    assert!(failures.is_empty(), "{failures:?}");
+    assert_eq!(entities.len(), 2, "the entities are still written");
+    assert_eq!(
+        entities[0]["relations"]["account"]["rules"][0]["value"],
+        Value::Null
+    );
+    let reported: Vec<(&str, &str)> = transformer
+        .field_errors()
+        .iter()
+        .map(|e| (e.field.as_str(), e.example.as_str()))
+        .collect();
+    assert_eq!(reported, [("relations.account.rules[0].value", "x")]);
+    // A value that maps to null is reported once, like any null field.
+    assert_eq!(
+        transformer.null_fields(),
+        ["resources[0] (K) team.rules[0].value"]
+    );
+}
+
+#[test]
+fn a_search_query_identifier_names_the_entity_to_update_and_its_errors_fail_the_item() {
+    let mapping = mapping(
+        r#"
+  - kind: K
+    port:
+      entity:
+        mappings:
+          identifier:
+            combinator: '"and"'
+            rules: [{property: '"pagerdutyId"', operator: '"="', value: .id | ascii_downcase}]
+          blueprint: '"service"'
+          properties:
+            oncall: .oncall
+"#,
+    );
+    let items = [
+        json!({"id": "PD1", "oncall": "ann"}),
+        json!({"id": 42, "oncall": "bob"}),
+    ];
+    let (entities, failures, transformer) = run(&mapping, "K", &items);
+    assert_eq!(
+        entities,
+        [json!({"identifier": {"combinator": "and", "rules": [
+                    {"property": "pagerdutyId", "operator": "=", "value": "pd1"}]},
+                "blueprint": "service", "properties": {"oncall": "ann"}, "relations": {}})]
+    );
+    assert_eq!(failures.len(), 1);
+    assert!(
+        failures[0].starts_with(
+            "resources[0] (K), field `identifier.rules[0].value`, expression `.id | ascii_downcase`"
+        ),
+        "{}",
+        failures[0]
+    );
+    assert_eq!(transformer.stats()["K"].failed, 1);
+}

@@ -6,9 +6,10 @@ use std::fmt;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::compiled::{Field, Mapping, Resource};
+use super::compiled::{Field, Mapped, Mapping, Resource};
 use super::jq::{Globals, Item};
-use crate::entity::Entity;
+use super::search_query::SearchQuery;
+use crate::entity::{Entity, Identifier};
 
 /// What happened to the items of one kind.
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
@@ -211,8 +212,13 @@ impl<'m> Transformer<'m> {
                     errors: Vec::new(),
                 };
                 let named = |field| eval.text(field).ok().flatten().filter(|s| !s.is_empty());
+                // A search-query identifier names no entity: nothing to delete through it.
+                let identifier = match &resource.identifier {
+                    super::compiled::Mapped::Expr(field) => named(field),
+                    super::compiled::Mapped::Search(_) => None,
+                };
                 if let (Some(identifier), Some(blueprint)) =
-                    (named(&resource.identifier), named(&resource.blueprint))
+                    (identifier, named(&resource.blueprint))
                 {
                     keys.push((blueprint, identifier));
                 }
@@ -270,8 +276,9 @@ impl<'m> Transformer<'m> {
     }
 
     /// Builds the entity, or `None` when identifier or blueprint is null or "" (Ocean skips
-    /// those). Only an identifier or blueprint error fails the item; any other field that fails
-    /// is written as null and reported.
+    /// those). Only an identifier or blueprint error fails the item (for a search-query
+    /// identifier, an error in any of its values); any other field that fails is written as
+    /// null and reported, a search query's values one by one.
     fn build(
         &mut self,
         resource: &Resource,
@@ -284,20 +291,27 @@ impl<'m> Transformer<'m> {
             identifier: None,
             errors: Vec::new(),
         };
-        let Some(identifier) = eval.text(&resource.identifier)?.filter(|s| !s.is_empty()) else {
-            return Ok(None);
+        let identifier = match &resource.identifier {
+            Mapped::Expr(field) => match eval.text(field)?.filter(|s| !s.is_empty()) {
+                Some(id) => Identifier::Id(id),
+                None => return Ok(None),
+            },
+            Mapped::Search(query) => {
+                Identifier::Search(Box::new(query.evaluate(&mut |leaf| eval.value(leaf))?))
+            }
         };
-        eval.identifier = Some(identifier.clone());
+        eval.identifier = Some(identifier.to_string());
         let Some(blueprint) = eval.text(&resource.blueprint)?.filter(|s| !s.is_empty()) else {
             return Ok(None);
         };
         let title = eval.optional_text(resource.title.as_ref());
         let icon = eval.optional_text(resource.icon.as_ref());
+        let mut nulls = Vec::new();
         let team = match &resource.team {
-            Some(field) => Some(eval.lenient(field)).filter(|v| !v.is_null()),
+            Some(Mapped::Expr(field)) => Some(eval.lenient(field)).filter(|v| !v.is_null()),
+            Some(Mapped::Search(query)) => Some(eval.query(query, &mut nulls)),
             None => None,
         };
-        let mut nulls = Vec::new();
         let mut properties = Map::with_capacity(resource.properties.len());
         for (key, field) in &resource.properties {
             let value = eval.lenient(field);
@@ -307,18 +321,24 @@ impl<'m> Transformer<'m> {
             properties.insert(key.clone(), value);
         }
         let mut relations = Map::with_capacity(resource.relations.len());
-        for (key, field) in &resource.relations {
-            let value = eval.lenient(field);
-            if value.is_null() {
-                nulls.push(&field.name);
-            }
+        for (key, mapped) in &resource.relations {
+            let value = match mapped {
+                Mapped::Expr(field) => {
+                    let value = eval.lenient(field);
+                    if value.is_null() {
+                        nulls.push(&field.name);
+                    }
+                    value
+                }
+                Mapped::Search(query) => eval.query(query, &mut nulls),
+            };
             relations.insert(key.clone(), value);
         }
         let errors = std::mem::take(&mut eval.errors);
         // A field that failed is reported as such, not also as one that mapped to null.
         nulls.retain(|name| !errors.iter().any(|(field, _)| &field.name == *name));
         for (field, message) in errors {
-            self.report_field_error(resource, field, message, &identifier);
+            self.report_field_error(resource, field, message, &identifier.to_string());
         }
         for name in nulls {
             self.report_null(resource, name);
@@ -429,6 +449,22 @@ impl<'r> FieldEval<'r, '_> {
             self.errors.push((field, failure.message));
             Value::Null
         })
+    }
+
+    /// A search query (team or relation) with each value evaluated leniently: a value that
+    /// fails is null and kept for the report, and each null value's name goes to `nulls`.
+    fn query(&mut self, query: &'r SearchQuery, nulls: &mut Vec<&'r String>) -> Value {
+        let evaluated = query.evaluate::<std::convert::Infallible>(&mut |leaf| {
+            let value = self.lenient(leaf);
+            if value.is_null() {
+                nulls.push(&leaf.name);
+            }
+            Ok(value)
+        });
+        match evaluated {
+            Ok(query) => Value::Object(query),
+            Err(never) => match never {},
+        }
     }
 
     /// A title or icon: like [`Self::text`], but a failure leaves it out and is kept.

@@ -2,7 +2,7 @@
 //!
 //! Pure bookkeeping, no I/O: what Port holds (`Observed`) against what AWS produced (`Desired`).
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use serde_json::Value;
 
@@ -13,6 +13,8 @@ use super::scope::{ScopeKey, ScopeLedger, Unclean};
 use crate::aws::ScopeError;
 use crate::blueprints::Blueprints;
 use crate::entity::Entity;
+use crate::mapping::Mapping;
+use crate::validate::static_blueprint;
 
 /// Counts per blueprint for the report.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -22,6 +24,80 @@ pub struct BlueprintCounts {
     pub unchanged: u64,
     pub to_create: u64,
     pub to_update: u64,
+    /// Writes through a search-query identifier: Port updates the entity the query matches.
+    pub to_resolve: u64,
+}
+
+/// Blueprints a search query reaches: every one when the blueprint cannot be told before a
+/// resync (computed from each item, or a relation the blueprint does not declare).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Reach {
+    #[default]
+    Nowhere,
+    Blueprints(BTreeSet<String>),
+    Everywhere,
+}
+
+impl Reach {
+    pub fn contains(&self, blueprint: &str) -> bool {
+        match self {
+            Reach::Nowhere => false,
+            Reach::Blueprints(bps) => bps.contains(blueprint),
+            Reach::Everywhere => true,
+        }
+    }
+
+    /// Adds a blueprint (`None`: one that cannot be told, so every blueprint).
+    pub fn add(&mut self, blueprint: Option<String>) {
+        *self = match (std::mem::take(self), blueprint) {
+            (Reach::Everywhere, _) | (_, None) => Reach::Everywhere,
+            (Reach::Nowhere, Some(bp)) => Reach::Blueprints(BTreeSet::from([bp])),
+            (Reach::Blueprints(mut bps), Some(bp)) => {
+                bps.insert(bp);
+                Reach::Blueprints(bps)
+            }
+        };
+    }
+}
+
+/// Where the mapping's search queries write, known from the mapping before anything is read
+/// (so also when the items that used them are gone): stale deletion leaves these blueprints
+/// alone (see [`Held::SearchIdentifier`] and [`Held::SearchRelationTarget`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SearchReach {
+    /// Blueprints written through a search-query identifier.
+    pub identified: Reach,
+    /// Target blueprints of search-query relations.
+    pub related: Reach,
+}
+
+impl SearchReach {
+    /// From the resources of `mapping` (those of kinds a resync reads: `is_read`) and the
+    /// relation targets their blueprints declare.
+    pub fn of_mapping(
+        mapping: &Mapping,
+        blueprints: &Blueprints,
+        is_read: impl Fn(&str) -> bool,
+    ) -> Self {
+        let mut reach = SearchReach::default();
+        for resource in mapping.resources.iter().filter(|r| is_read(&r.kind)) {
+            let blueprint = static_blueprint(resource, &mapping.globals);
+            if resource.identifier.is_search() {
+                reach.identified.add(blueprint.clone());
+            }
+            for (name, mapped) in &resource.relations {
+                if mapped.is_search() {
+                    let target = blueprint
+                        .as_deref()
+                        .and_then(|bp| blueprints.get(bp))
+                        .and_then(|bp| bp.relations.get(name))
+                        .map(|relation| relation.target.clone());
+                    reach.related.add(target);
+                }
+            }
+        }
+        reach
+    }
 }
 
 /// What [`Desired::offer`] decided for one mapped entity.
@@ -76,7 +152,11 @@ pub struct Desired {
     produced: HashMap<String, Produced>,
     /// Keys of every relation target of a produced entity, per target blueprint.
     referenced: HashMap<String, HashSet<EntityKey>>,
+    /// (blueprint, query as JSON) of every search-query identifier written this resync.
+    queried: HashSet<(String, String)>,
     pub duplicates: u64,
+    /// Where the mapping's search queries reach; stale deletion keeps clear of it.
+    pub search_reach: SearchReach,
 }
 
 /// `map[key]`, inserted empty first; the key is only copied when it is new.
@@ -88,8 +168,31 @@ fn slot<'m, T: Default>(map: &'m mut HashMap<String, T>, key: &str) -> &'m mut T
 }
 
 impl Desired {
+    pub fn new(search_reach: SearchReach) -> Self {
+        Desired {
+            search_reach,
+            ..Desired::default()
+        }
+    }
+
+    /// Judges one mapped entity. An entity with a search query is always written: Port
+    /// resolves the query on write and keeps only the result, so whether it changed cannot be
+    /// told without asking Port, and asking (a search per entity) costs more than the write
+    /// (20 entities per request). Ocean writes these every resync too.
     pub fn offer(&mut self, entity: Entity, observed: &Observed, blueprints: &Blueprints) -> Offer {
-        let key = fingerprint::key_of(&entity.identifier);
+        let Some(id) = entity.identifier.as_id() else {
+            let key = (entity.blueprint.clone(), entity.identifier.to_string());
+            if !self.queried.insert(key) {
+                self.duplicates += 1;
+                return Offer::Duplicate;
+            }
+            self.remember_relation_targets(&entity, blueprints);
+            let counts = self.counts.entry(entity.blueprint.clone()).or_default();
+            counts.mapped += 1;
+            counts.to_resolve += 1;
+            return Offer::Write(entity);
+        };
+        let key = fingerprint::key_of(id);
         let table = observed.table(&entity.blueprint);
         let position = table.and_then(|t| t.position(key));
         let produced = slot(&mut self.produced, &entity.blueprint);
@@ -108,7 +211,7 @@ impl Desired {
         };
         counts.mapped += 1;
         match table.zip(position).map(|(t, at)| t.known_at(at)) {
-            Some(known) if known.digest == fingerprint::of_entity(&entity) => {
+            Some(known) if Some(known.digest) == fingerprint::of_entity(&entity) => {
                 counts.unchanged += 1;
                 Offer::Unchanged
             }
@@ -119,6 +222,29 @@ impl Desired {
             None => {
                 counts.to_create += 1;
                 Offer::Write(entity)
+            }
+        }
+    }
+
+    /// Entities Port reports that writes through search-query identifiers updated: kept, as
+    /// any entity this resync wrote.
+    pub fn resolved(
+        &mut self,
+        blueprint: &str,
+        identifiers: impl IntoIterator<Item = String>,
+        observed: &Observed,
+    ) {
+        let table = observed.table(blueprint);
+        let produced = slot(&mut self.produced, blueprint);
+        for identifier in identifiers {
+            let key = fingerprint::key_of(&identifier);
+            match table.and_then(|t| t.position(key)) {
+                Some(at) => {
+                    produced.mark(at);
+                }
+                None => {
+                    produced.new.insert(key);
+                }
             }
         }
     }
@@ -237,6 +363,14 @@ pub enum Held {
     /// Its identifier had to be read back from Port (see [`super::observed`]) and that read
     /// failed.
     IdentifiersUnread,
+    /// The mapping writes its blueprint through a search-query identifier: the entities that
+    /// updated were made elsewhere (Port never creates one from a query), and which ones they
+    /// are only Port knows, so none is deleted as stale, this resync or a later one.
+    SearchIdentifier,
+    /// The mapping relates to its blueprint through a search query: which entities kept ones
+    /// relate to only Port knows, so none is deleted as stale (deleting a target would take
+    /// the entities relating to it along).
+    SearchRelationTarget,
 }
 
 impl std::fmt::Display for Held {
@@ -252,6 +386,12 @@ impl std::fmt::Display for Held {
                  (EMPTY_SCOPE_GUARD_MIN); deleted when the next resync lists it empty again"
             ),
             Held::IdentifiersUnread => f.write_str("reading its identifier back from Port failed"),
+            Held::SearchIdentifier => f.write_str(
+                "the mapping writes this blueprint through a search-query identifier (which entities it updated only Port knows)",
+            ),
+            Held::SearchRelationTarget => f.write_str(
+                "the mapping relates to this blueprint through a search query (which entities are relation targets only Port knows)",
+            ),
         }
     }
 }
@@ -261,7 +401,10 @@ impl Held {
     pub fn scope(&self) -> Option<&ScopeKey> {
         match self {
             Held::Scope { scope, .. } | Held::EmptyRead { scope, .. } => Some(scope),
-            Held::UnknownScope | Held::IdentifiersUnread => None,
+            Held::UnknownScope
+            | Held::IdentifiersUnread
+            | Held::SearchIdentifier
+            | Held::SearchRelationTarget => None,
         }
     }
 
@@ -277,6 +420,8 @@ impl Held {
             Held::UnknownScope => "scope-unknown-resync-incomplete",
             Held::EmptyRead { .. } => "scope-listed-empty",
             Held::IdentifiersUnread => "identifiers-unread",
+            Held::SearchIdentifier => "search-identifier",
+            Held::SearchRelationTarget => "search-relation-target",
         }
     }
 }
@@ -468,7 +613,10 @@ pub fn judge_deletion(
                 judgement.kept_as_targets += 1;
                 continue;
             }
+            let reach = &desired.search_reach;
             let decision = match known.scope {
+                _ if reach.identified.contains(blueprint) => Err(Held::SearchIdentifier),
+                _ if reach.related.contains(blueprint) => Err(Held::SearchRelationTarget),
                 Some(index) => decisions[index as usize].clone(),
                 None if complete_everywhere => Ok(StaleRule::EveryScopeReadCompletely),
                 None => Err(Held::UnknownScope),
@@ -677,6 +825,7 @@ mod tests {
 
     use super::*;
     use crate::aws::Kind;
+    use crate::entity::Identifier;
     use serde_json::json;
 
     fn blueprints() -> Blueprints {
@@ -722,7 +871,7 @@ mod tests {
         let written: Vec<_> = offers
             .iter()
             .filter_map(|offer| match offer {
-                Offer::Write(e) => Some(e.identifier.as_str()),
+                Offer::Write(e) => e.identifier.as_id(),
                 _ => None,
             })
             .collect();
@@ -1133,5 +1282,132 @@ mod tests {
         );
         assert_eq!(order[0], "awsAccount");
         assert_eq!(order.len(), 3);
+    }
+
+    fn query(value: &str) -> Value {
+        json!({"combinator": "and", "rules": [{"property": "email", "operator": "=", "value": value}]})
+    }
+
+    #[test]
+    fn entities_with_search_queries_are_always_written_and_a_repeated_query_once() {
+        let bps = blueprints();
+        let plain = entity("acmCertificate", "c1", "ISSUED", "1");
+        let mut observed = Observed::default();
+        observed.add("acmCertificate", &[port_entity(&plain)], None, None);
+        observed.seal();
+        let mut desired = Desired::default();
+        assert_eq!(
+            desired.offer(plain.clone(), &observed, &bps),
+            Offer::Unchanged
+        );
+        // The same entity relating through a query: Port resolves it on write, so what it
+        // holds cannot be compared.
+        let mut by_query = plain.clone();
+        by_query.relations.insert("account".into(), query("a@x.io"));
+        let mut again = Desired::default();
+        assert!(matches!(
+            again.offer(by_query, &observed, &bps),
+            Offer::Write(_)
+        ));
+        assert_eq!(again.counts["acmCertificate"].to_update, 1);
+        let mut patch = entity("awsAccount", "-", "-", "-");
+        patch.identifier =
+            Identifier::Search(Box::new(query("a@x.io").as_object().unwrap().clone()));
+        let offers = [patch.clone(), patch].map(|e| desired.offer(e, &observed, &bps));
+        assert!(matches!(offers[0], Offer::Write(_)));
+        assert_eq!(offers[1], Offer::Duplicate);
+        let counts = &desired.counts["awsAccount"];
+        assert_eq!((counts.mapped, counts.to_resolve), (1, 1));
+    }
+
+    #[test]
+    fn blueprints_a_search_query_reaches_keep_their_stale_entities() {
+        let mut observed = Observed::default();
+        observed.add("awsAccount", &[json!({"identifier": "1"})], None, None);
+        observed.add("acmCertificate", &[json!({"identifier": "c"})], None, None);
+        observed.add("awsSecret", &[json!({"identifier": "s"})], None, None);
+        observed.seal();
+        let reach = SearchReach {
+            identified: Reach::Blueprints(["awsSecret".to_owned()].into()),
+            related: Reach::Blueprints(["awsAccount".to_owned()].into()),
+        };
+        let Deletion::Run {
+            stale,
+            held,
+            held_entities,
+            ..
+        } = plan_deletion(
+            &observed,
+            &Desired::new(reach),
+            &ScopeLedger::default(),
+            &[],
+            &DeletionRules::threshold_only(1.0),
+        )
+        else {
+            panic!("deletion runs")
+        };
+        assert_eq!(stale.keys().collect::<Vec<_>>(), ["acmCertificate"]);
+        assert_eq!(
+            held,
+            BTreeMap::from([(Held::SearchIdentifier, 1), (Held::SearchRelationTarget, 1)])
+        );
+        assert_eq!(held_entities[0].blueprint, "awsAccount");
+        assert!(
+            held_entities[1]
+                .why
+                .to_string()
+                .contains("search-query identifier")
+        );
+        // A blueprint that cannot be told reaches every blueprint.
+        let everywhere = SearchReach {
+            identified: Reach::Everywhere,
+            related: Reach::Nowhere,
+        };
+        let run = plan_deletion(
+            &observed,
+            &Desired::new(everywhere),
+            &ScopeLedger::default(),
+            &[],
+            &DeletionRules::threshold_only(1.0),
+        );
+        assert!(matches!(run, Deletion::Run { stale, .. } if stale.is_empty()));
+    }
+
+    #[test]
+    fn the_search_reach_comes_from_the_mapping_and_the_relation_targets_blueprints_declare() {
+        let yaml = r#"
+resources:
+  - kind: AWS::ACM::Certificate
+    port:
+      entity:
+        mappings:
+          identifier: .CertificateArn
+          blueprint: '"acmCertificate"'
+          relations:
+            account: {combinator: '"and"', rules: [{property: '"$identifier"', operator: '"="', value: .__AccountId}]}
+  - kind: AWS::SecretsManager::Secret
+    port:
+      entity:
+        mappings:
+          identifier: {combinator: '"and"', rules: [{property: '"arn"', operator: '"="', value: .ARN}]}
+          blueprint: '"awsSecret"'
+  - kind: Not::Read
+    port:
+      entity:
+        mappings:
+          identifier: {combinator: '"and"', rules: []}
+          blueprint: .dynamic
+"#;
+        let mapping = Mapping::from_yaml(yaml, Path::new("m.yml")).unwrap();
+        let reach = SearchReach::of_mapping(&mapping, &blueprints(), |kind| kind != "Not::Read");
+        assert_eq!(
+            reach,
+            SearchReach {
+                identified: Reach::Blueprints(["awsSecret".to_owned()].into()),
+                related: Reach::Blueprints(["awsAccount".to_owned()].into()),
+            }
+        );
+        let all = SearchReach::of_mapping(&mapping, &blueprints(), |_| true);
+        assert_eq!(all.identified, Reach::Everywhere);
     }
 }

@@ -74,13 +74,20 @@ pub struct Preview {
 }
 
 impl Preview {
-    /// A mapped entity the resync would write; `before` is Port's copy when it has one.
+    /// A mapped entity the resync would write; `before` is Port's copy when it has one. One
+    /// written through a search-query identifier is an update of the entity the query matches
+    /// (Port never creates one from a query), named by its query: which entity that is, and
+    /// so what it holds now, only Port knows, so every field written is listed.
     pub fn write(&mut self, entity: Entity, before: Option<&Value>, merged: Option<&MappedKeys>) {
         let plan = self.blueprints.entry(entity.blueprint.clone()).or_default();
         match before {
             Some(before) => plan.update.push(Update {
                 changes: field_changes(before, &entity, merged),
-                identifier: entity.identifier,
+                identifier: entity.identifier.to_string(),
+            }),
+            None if entity.identifier.as_id().is_none() => plan.update.push(Update {
+                changes: field_changes(&json!({}), &entity, merged),
+                identifier: entity.identifier.to_string(),
             }),
             None => plan.create.push(entity),
         }
@@ -124,7 +131,8 @@ impl Preview {
 
     pub fn sort(&mut self) {
         for plan in self.blueprints.values_mut() {
-            plan.create.sort_by(|a, b| a.identifier.cmp(&b.identifier));
+            plan.create
+                .sort_by_cached_key(|entity| entity.identifier.to_string());
             plan.update.sort_by(|a, b| a.identifier.cmp(&b.identifier));
         }
     }
@@ -470,5 +478,29 @@ mod tests {
                 "skipped: 2 of 2 entities would be deleted, more than entityDeletionThreshold (0.5)"
             )
         );
+    }
+
+    #[test]
+    fn a_search_query_identifier_is_an_update_named_by_its_query_with_every_field_written() {
+        let query = json!({"combinator": "and", "rules": [
+            {"property": "$identifier", "operator": "=", "value": "1"}]});
+        let mut preview = Preview::default();
+        preview.write(
+            entity(json!({"identifier": query, "blueprint": "awsAccount",
+                "properties": {"status": "ACTIVE"}})),
+            None,
+            None,
+        );
+        let plan = &preview.blueprints["awsAccount"];
+        assert!(plan.create.is_empty());
+        assert_eq!(plan.update.len(), 1);
+        assert_eq!(plan.update[0].identifier, query.to_string());
+        let fields: Vec<&str> = plan.update[0]
+            .changes
+            .iter()
+            .map(|c| c.field.as_str())
+            .collect();
+        assert_eq!(fields, ["properties.status"]);
+        assert_eq!(preview.totals().update, 1);
     }
 }

@@ -29,6 +29,9 @@ pub struct WriteFailure {
     pub refused: FailedEntity,
     /// The scope of the entity, when it can be told: its stale entities are kept.
     pub scope: Option<ScopeKey>,
+    /// Written through a search-query identifier: it names no entity of ours, so it holds
+    /// no stale deletion back (its blueprint's stale entities are held anyway).
+    pub through_search_identifier: bool,
 }
 
 impl WriteFailure {
@@ -37,7 +40,13 @@ impl WriteFailure {
             blueprint: blueprint.to_owned(),
             refused,
             scope: None,
+            through_search_identifier: false,
         }
+    }
+
+    pub fn through_search_identifier(mut self, yes: bool) -> Self {
+        self.through_search_identifier = yes;
+        self
     }
 
     pub fn in_scope(mut self, scope: Option<ScopeKey>) -> Self {

@@ -15,7 +15,7 @@ use super::extract::{Extraction, PageMapper, mapped_kinds};
 use super::fingerprint::MappedKeys;
 use super::plan::{
     Deletion, DeletionRules, Desired, Held, Incomplete, Judgement, Observed, Offer, Recovered,
-    SkipReason, judge_deletion, write_order,
+    SearchReach, SkipReason, judge_deletion, write_order,
 };
 use super::preview::{PortCopies, Preview};
 use super::report::{DeletionOutcome, ResyncReport, WriteFailure};
@@ -88,7 +88,7 @@ impl Resync<'_> {
         let (port_state, pages) = prefetch(pages, port_state).await;
         let (observed, _, _) = port_state?;
 
-        let mut desired = Desired::default();
+        let mut desired = Desired::new(self.search_reach());
         let mut report = ResyncReport::default();
         let mut writer = Writer::new(self.port, self.upsert_options(), self.blueprint_kinds());
         report.extraction = self
@@ -106,7 +106,11 @@ impl Resync<'_> {
             self.blueprints,
             mapped.iter().chain(writer.queued_blueprints()).cloned(),
         );
-        writer.finish(&order, &mut report, cancel).await;
+        // Port names the entities that search-query identifiers reached only in its answers.
+        let resolved = writer.finish(&order, &mut report, cancel).await;
+        for (blueprint, identifiers) in resolved {
+            desired.resolved(&blueprint, identifiers, &observed);
+        }
         report.empty_reads = self.empty_reads(&observed, &report);
         if cancel.is_cancelled() {
             report.cancelled = true;
@@ -135,7 +139,7 @@ impl Resync<'_> {
             .iter()
             .map(|bp| (bp.clone(), self.merged_keys(bp)))
             .collect();
-        let mut desired = Desired::default();
+        let mut desired = Desired::new(self.search_reach());
         let kinds = mapped_kinds(self.mapping);
         let mut mapper = PageMapper::new(self.mapping, &kinds);
         let mut pages = mapper.fetch(self.sources, self.mapping, &kinds);
@@ -144,7 +148,8 @@ impl Resync<'_> {
                 if let Offer::Write(entity) = desired.offer(entity, &observed, self.blueprints) {
                     let before = copies
                         .get_mut(&entity.blueprint)
-                        .and_then(|c| c.remove(&entity.identifier));
+                        .zip(entity.identifier.as_id())
+                        .and_then(|(c, id)| c.remove(id));
                     let keys = merged.get(&entity.blueprint).and_then(Option::as_ref);
                     preview.write(entity, before.as_ref(), keys);
                 }
@@ -197,6 +202,14 @@ impl Resync<'_> {
         ensure_these_blueprints(self.port, &json)
             .await
             .map_err(ResyncError::Blueprints)
+    }
+
+    /// Where the mapping's search queries reach, which stale deletion keeps clear of.
+    fn search_reach(&self) -> SearchReach {
+        let kinds = mapped_kinds(self.mapping);
+        SearchReach::of_mapping(self.mapping, self.blueprints, |kind| {
+            kinds.iter().any(|k| k.as_str() == kind)
+        })
     }
 
     /// Blueprints the mapping writes to, known before any item is mapped.
@@ -548,15 +561,18 @@ fn incomplete(report: &ResyncReport) -> Vec<Incomplete> {
             report.extraction.item_failure_count,
         ));
     }
-    let unscoped = report
+    // A refused write through a search-query identifier names no entity of ours: it holds
+    // nothing back (its blueprint is held whole, see `Held::SearchIdentifier`).
+    let holding: Vec<_> = report
         .write_failures
         .iter()
-        .filter(|f| f.scope.is_none())
-        .count();
+        .filter(|f| !f.through_search_identifier)
+        .collect();
+    let unscoped = holding.iter().filter(|f| f.scope.is_none()).count();
     if unscoped > 0 {
         incomplete.push(Incomplete::UnscopedRefusedWrites(unscoped));
     }
-    let scoped = report.write_failures.len() - unscoped;
+    let scoped = holding.len() - unscoped;
     if scoped > 0 {
         incomplete.push(Incomplete::RefusedWrites(scoped));
     }

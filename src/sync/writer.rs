@@ -129,7 +129,13 @@ pub struct Writer<'a> {
     /// Entities refused for a missing relation target while the queue was flushed early
     /// (see [`Writer::make_room`]): tried once more at the end.
     retry_later: Vec<(String, Vec<Entity>)>,
+    /// Per blueprint, the identifiers Port answered for writes through a search-query
+    /// identifier: the entities those writes kept, which the plan learns only now.
+    resolved: BTreeMap<String, Vec<String>>,
 }
+
+/// Per blueprint, the entities that writes through search-query identifiers updated.
+pub type Resolved = BTreeMap<String, Vec<String>>;
 
 impl<'a> Writer<'a> {
     pub fn new(
@@ -145,6 +151,7 @@ impl<'a> Writer<'a> {
             queue: WriteQueue::default(),
             in_flight: FuturesUnordered::new(),
             retry_later: Vec::new(),
+            resolved: BTreeMap::new(),
         }
     }
 
@@ -231,13 +238,14 @@ impl<'a> Writer<'a> {
     }
 
     /// Writes everything still queued, blueprints in `order` (relation targets first), and
-    /// records every answer in `report`. No new request starts once `cancel` fires.
+    /// records every answer in `report`. No new request starts once `cancel` fires. Returns
+    /// the entities that writes through search-query identifiers updated.
     pub async fn finish(
         mut self,
         order: &[String],
         report: &mut ResyncReport,
         cancel: &CancellationToken,
-    ) {
+    ) -> Resolved {
         while let Some(sent) = self.in_flight.next().await {
             self.record(report, sent, None);
         }
@@ -255,6 +263,7 @@ impl<'a> Writer<'a> {
         } else {
             self.write_targets_first(batches, report, cancel).await;
         }
+        self.resolved
     }
 
     /// One blueprint's entities in slices of a batch each, checking `cancel` between slices.
@@ -277,7 +286,7 @@ impl<'a> Writer<'a> {
     /// target did not exist yet (a target written after it within one order layer) is tried
     /// once more at the end.
     async fn write_targets_first(
-        &self,
+        &mut self,
         batches: Vec<(String, Vec<Entity>)>,
         report: &mut ResyncReport,
         cancel: &CancellationToken,
@@ -317,12 +326,21 @@ impl<'a> Writer<'a> {
     /// relation target does not exist yet are set aside for one more try instead of counted
     /// as failed.
     pub fn record(
-        &self,
+        &mut self,
         report: &mut ResyncReport,
         sent: Sent,
         missing_target: Option<&mut Vec<Entity>>,
     ) {
-        record(report, sent, missing_target, |entity| self.scope_of(entity));
+        if sent.entities.iter().any(|e| e.identifier.as_id().is_none()) {
+            // Port answers with the identifier each query resolved to; for the others it is
+            // their own, already known, so all are taken.
+            self.resolved
+                .entry(sent.blueprint.clone())
+                .or_default()
+                .extend(sent.outcome.succeeded.iter().map(|w| w.identifier.clone()));
+        }
+        let scope_of = |entity: &Entity| self.scope_of(entity);
+        record(report, sent, missing_target, scope_of);
     }
 }
 
@@ -348,9 +366,10 @@ fn record(
     if outcome.failed.is_empty() {
         return;
     }
-    let mut by_id: BTreeMap<&str, &Entity> = entities
+    // Failures name an entity as the request did: its identifier, or its search query as JSON.
+    let mut by_id: BTreeMap<String, &Entity> = entities
         .iter()
-        .map(|e| (e.identifier.as_str(), e))
+        .map(|e| (e.identifier.to_string(), e))
         .collect();
     for failed in outcome.failed {
         if let Some(retry) = missing_target.as_deref_mut()
@@ -362,12 +381,16 @@ fn record(
         }
         r.failed += 1;
         tracing::error!(blueprint, identifier = %failed.identifier, error = %failed.error, message = %failed.message, "Port refused the entity");
-        let scope = by_id
-            .get(failed.identifier.as_str())
+        let entity = by_id.get(failed.identifier.as_str());
+        let by_query = entity.is_some_and(|e| e.identifier.as_id().is_none());
+        let scope = entity
+            .filter(|_| !by_query)
             .and_then(|entity| scope_of(entity));
-        report
-            .write_failures
-            .push(WriteFailure::refused(&blueprint, failed).in_scope(scope));
+        report.write_failures.push(
+            WriteFailure::refused(&blueprint, failed)
+                .in_scope(scope)
+                .through_search_identifier(by_query),
+        );
     }
 }
 
@@ -390,7 +413,15 @@ mod tests {
         }
         queue.push(entity("awsSecret", "s0"));
         let taken: Vec<(String, Vec<String>)> = std::iter::from_fn(|| queue.take_full_batch(2))
-            .map(|(bp, batch)| (bp, batch.into_iter().map(|e| e.identifier).collect()))
+            .map(|(bp, batch)| {
+                (
+                    bp,
+                    batch
+                        .into_iter()
+                        .map(|e| e.identifier.to_string())
+                        .collect(),
+                )
+            })
             .collect();
         assert_eq!(
             taken,

@@ -4,12 +4,13 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::outcome::FailedEntity;
-use crate::entity::Entity;
+use crate::entity::{Entity, Identifier};
 
 /// The body Port takes for one entity: no `blueprint` key (the blueprint is in the path).
 #[derive(Serialize)]
 struct EntityBody<'a> {
-    identifier: &'a str,
+    /// An identifier or a search query, as Port takes either.
+    identifier: &'a Identifier,
     #[serde(skip_serializing_if = "Option::is_none")]
     title: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -38,7 +39,7 @@ pub(crate) fn check_blueprint(entity: &Entity, blueprint: &str) -> Result<(), Fa
         return Ok(());
     }
     Err(FailedEntity {
-        identifier: entity.identifier.clone(),
+        identifier: entity.identifier.to_string(),
         status_code: None,
         error: "blueprint_mismatch".into(),
         message: format!(
@@ -67,5 +68,25 @@ mod tests {
         assert!(check_blueprint(&entity, "awsSecret").is_ok());
         let refused = check_blueprint(&entity, "awsAccount").unwrap_err();
         assert_eq!(refused.error, "blueprint_mismatch");
+    }
+
+    #[test]
+    fn search_queries_go_to_port_as_they_are() {
+        let query = json!({"combinator": "and", "rules": [
+            {"property": "email", "operator": "=", "value": "a@x.io"}]});
+        let entity: Entity = serde_json::from_value(json!({
+            "identifier": query, "blueprint": "awsAccount", "team": query,
+            "properties": {}, "relations": {"owner": query}
+        }))
+        .unwrap();
+        assert!(matches!(entity.identifier, Identifier::Search(_)));
+        let body: Value = serde_json::from_slice(&encode(&entity)).unwrap();
+        assert_eq!(
+            body,
+            json!({"identifier": query, "team": query, "properties": {}, "relations": {"owner": query}})
+        );
+        // A refusal names the entity by its query.
+        let refused = check_blueprint(&entity, "awsSecret").unwrap_err();
+        assert_eq!(refused.identifier, query.to_string());
     }
 }

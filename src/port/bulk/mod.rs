@@ -79,7 +79,7 @@ impl PortClient {
                 .collect(),
             ids: sendable
                 .iter()
-                .map(|&i| entities[i].identifier.as_str())
+                .map(|&i| entities[i].identifier.to_string())
                 .collect(),
         };
         let sizes: Vec<usize> = encoded.bodies.iter().map(Vec::len).collect();
@@ -87,7 +87,7 @@ impl PortClient {
             plan_batches(&sizes, MAX_ENTITIES_PER_REQUEST, MAX_REQUEST_BYTES);
         for position in too_large {
             results[sendable[position]] = Some(Err(FailedEntity {
-                identifier: encoded.ids[position].to_owned(),
+                identifier: encoded.ids[position].clone(),
                 status_code: None,
                 error: "entity_too_large".into(),
                 message: format!(

@@ -13,10 +13,11 @@ use super::batches::request_body;
 use super::outcome::{EntityResult, FailedEntity};
 use super::reply::parse_bulk_reply;
 
-/// The encoded entities of one upsert, with their identifiers, by position.
-pub(crate) struct Encoded<'a> {
+/// The encoded entities of one upsert, with how each is named (its identifier, or its
+/// search-query identifier as JSON), by position.
+pub(crate) struct Encoded {
     pub bodies: Vec<Vec<u8>>,
-    pub ids: Vec<&'a str>,
+    pub ids: Vec<String>,
 }
 
 /// What one request of a bulk upsert came to.
@@ -33,13 +34,13 @@ impl PortClient {
         &self,
         blueprint: &str,
         batch: Vec<usize>,
-        encoded: &Encoded<'_>,
+        encoded: &Encoded,
         options: &UpsertOptions,
     ) -> Vec<(usize, EntityResult)> {
         let mut results = Vec::new();
         let mut pending = vec![batch];
         while let Some(batch) = pending.pop() {
-            let ids: Vec<&str> = batch.iter().map(|&p| encoded.ids[p]).collect();
+            let ids: Vec<&str> = batch.iter().map(|&p| encoded.ids[p].as_str()).collect();
             let body = request_body(batch.iter().map(|&p| encoded.bodies[p].as_slice()));
             match self.post_bulk(blueprint, body, &ids, options).await {
                 Reply::PerEntity(items) => {
