@@ -7,7 +7,6 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use futures::StreamExt;
 use futures::future::join_all;
-use futures::stream::{self, BoxStream};
 use tokio_util::sync::CancellationToken;
 
 use super::empty_reads::{DeletionSettings, EmptyReads};
@@ -20,7 +19,7 @@ use super::plan::{
 use super::preview::{PortCopies, Preview};
 use super::report::{DeletionOutcome, ResyncReport, WriteFailure};
 use super::writer::Writer;
-use crate::aws::{AwsSources, Kind, Page, ScopeError};
+use crate::aws::{AwsSources, Kind};
 use crate::blueprints::Blueprints;
 use crate::mapping::Mapping;
 use crate::port::{PortClient, PortError, UpsertOptions};
@@ -74,32 +73,19 @@ impl Resync<'_> {
     pub async fn run_until(&self, cancel: &CancellationToken) -> Result<ResyncReport, ResyncError> {
         let before = self.port.stats();
         let mapped = self.mapped_blueprints();
-        let kinds = mapped_kinds(self.mapping);
-        let mapper = PageMapper::new(self.mapping, &kinds);
-        let pages = mapper.fetch(self.sources, self.mapping, &kinds);
-        // AWS is read while Port is: the first pages wait in a small buffer until Port's
-        // state is known and they can be judged against it.
-        let port_state = async {
-            if self.bootstrap_blueprints {
-                self.ensure_blueprints(&mapped).await?;
-            }
-            self.read_port(&mapped, false).await
-        };
-        let (port_state, pages) = prefetch(pages, port_state).await;
-        let (observed, _, _) = port_state?;
+        if self.bootstrap_blueprints {
+            self.ensure_blueprints(&mapped).await?;
+        }
+        // Port is read before AWS, not beside it: an AWS call started and then left unpolled
+        // while Port's pages come in (minutes at a million entities) runs out its SDK
+        // operation timeout and fails its scope (seen in scripts/bench-scale.sh at 1M).
+        let (observed, _, _) = self.read_port(&mapped, false).await?;
 
         let mut desired = Desired::new(self.search_reach());
         let mut report = ResyncReport::default();
         let mut writer = Writer::new(self.port, self.upsert_options(), self.blueprint_kinds());
         report.extraction = self
-            .extract_and_write(
-                AwsRead { mapper, pages },
-                &observed,
-                &mut desired,
-                &mut writer,
-                &mut report,
-                cancel,
-            )
+            .extract_and_write(&observed, &mut desired, &mut writer, &mut report, cancel)
             .await;
         count_blueprints(&mut report, &observed, &desired);
         let order = write_order(
@@ -342,17 +328,15 @@ impl Resync<'_> {
     /// `report`).
     async fn extract_and_write(
         &self,
-        aws: AwsRead<'_, '_>,
         observed: &Observed,
         desired: &mut Desired,
         writer: &mut Writer<'_>,
         report: &mut ResyncReport,
         cancel: &CancellationToken,
     ) -> Extraction {
-        let AwsRead {
-            mut mapper,
-            mut pages,
-        } = aws;
+        let kinds = mapped_kinds(self.mapping);
+        let mut mapper = PageMapper::new(self.mapping, &kinds);
+        let mut pages = mapper.fetch(self.sources, self.mapping, &kinds);
         let mut pages_done = false;
         loop {
             writer.send_full_batches(cancel);
@@ -514,37 +498,6 @@ async fn ensure_these_blueprints(port: &PortClient, wanted: &[Value]) -> Result<
         tracing::info!(created = ?ensured.created, "created blueprints missing in Port");
     }
     Ok(())
-}
-
-/// The AWS side of a resync once started: the pages as they come and what maps them.
-struct AwsRead<'m, 's> {
-    mapper: PageMapper<'m>,
-    pages: BoxStream<'s, Result<Page, ScopeError>>,
-}
-
-/// Pages read from AWS while Port's state is worked out.
-const PREFETCH_PAGES: usize = 8;
-
-/// Runs `port_state` while reading up to [`PREFETCH_PAGES`] pages of `pages`; gives its
-/// result and the page stream with the read pages in front.
-async fn prefetch<'p, T>(
-    mut pages: BoxStream<'p, Result<Page, ScopeError>>,
-    port_state: impl Future<Output = T>,
-) -> (T, BoxStream<'p, Result<Page, ScopeError>>) {
-    let mut read = Vec::new();
-    let mut done = false;
-    tokio::pin!(port_state);
-    let state = loop {
-        tokio::select! {
-            state = &mut port_state => break state,
-            next = pages.next(), if !done && read.len() < PREFETCH_PAGES => match next {
-                Some(page) => read.push(page),
-                None => done = true,
-            },
-        }
-    };
-    let rest = if done { stream::empty().boxed() } else { pages };
-    (state, stream::iter(read).chain(rest).boxed())
 }
 
 /// What this resync did not do completely: the scopes, items and writes that failed.
