@@ -115,6 +115,15 @@ impl PartialEq<&str> for Identifier {
     }
 }
 
+/// The identifiers a relation value names: one, a list of them, or none (null, a search query).
+pub fn related_ids(value: &Value) -> Vec<&str> {
+    match value {
+        Value::String(id) => vec![id.as_str()],
+        Value::Array(ids) => ids.iter().filter_map(Value::as_str).collect(),
+        _ => Vec::new(),
+    }
+}
+
 /// Whether a value is a search query Port resolves (`{combinator, rules}`) rather than data.
 pub fn is_search_query(value: &Value) -> bool {
     value

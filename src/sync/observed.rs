@@ -17,6 +17,7 @@ use serde_json::Value;
 use super::fingerprint::{self, EntityKey, MappedKeys};
 use super::scope::{ScopeKey, scope_of_entity};
 use crate::aws::Kind;
+use crate::entity::related_ids;
 
 /// Bytes of identifiers kept per blueprint; beyond it they are dropped (see the module).
 pub const IDENTIFIER_BUDGET: usize = 4 << 20;
@@ -382,11 +383,7 @@ fn relation_targets(entity: &Value) -> impl Iterator<Item = &str> {
         .and_then(Value::as_object)
         .into_iter()
         .flat_map(|relations| relations.values())
-        .flat_map(|value| match value {
-            Value::String(id) => vec![id.as_str()],
-            Value::Array(ids) => ids.iter().filter_map(Value::as_str).collect(),
-            _ => Vec::new(),
-        })
+        .flat_map(related_ids)
 }
 
 /// Identifiers of stale entities, recovered from a second read when their blueprint's were

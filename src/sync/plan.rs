@@ -4,15 +4,13 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
-use serde_json::Value;
-
 use super::empty_reads::EmptyReads;
 use super::fingerprint::{self, EntityKey};
 pub use super::observed::{Known, Observed, Recovered, Table};
 use super::scope::{ScopeKey, ScopeLedger, Unclean};
 use crate::aws::ScopeError;
 use crate::blueprints::Blueprints;
-use crate::entity::Entity;
+use crate::entity::{Entity, related_ids};
 use crate::mapping::Mapping;
 use crate::validate::static_blueprint;
 
@@ -257,11 +255,7 @@ impl Desired {
             let Some(relation) = blueprint.relations.get(name) else {
                 continue;
             };
-            let targets: Vec<&str> = match value {
-                Value::String(id) => vec![id],
-                Value::Array(ids) => ids.iter().filter_map(Value::as_str).collect(),
-                _ => Vec::new(),
-            };
+            let targets = related_ids(value);
             if targets.is_empty() {
                 continue;
             }
@@ -826,7 +820,7 @@ mod tests {
     use super::*;
     use crate::aws::Kind;
     use crate::entity::Identifier;
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     fn blueprints() -> Blueprints {
         Blueprints::load_dir(Path::new("blueprints")).unwrap()

@@ -180,17 +180,11 @@ impl<'a> Writer<'a> {
             }
             return;
         }
-        for (blueprint, entities) in self.queue.drain_in(order) {
-            if cancel.is_cancelled() {
-                return;
-            }
-            let mut missing_target = Vec::new();
-            let sent = self.send(blueprint.clone(), entities).await;
-            self.record(report, sent, Some(&mut missing_target));
-            if !missing_target.is_empty() {
-                self.retry_later.push((blueprint, missing_target));
-            }
-        }
+        let batches = self.queue.drain_in(order);
+        let mut retry_later = std::mem::take(&mut self.retry_later);
+        self.write_in_order(batches, report, cancel, &mut retry_later)
+            .await;
+        self.retry_later = retry_later;
     }
 
     pub fn queue(&mut self, entity: Entity) {
@@ -292,6 +286,26 @@ impl<'a> Writer<'a> {
         cancel: &CancellationToken,
     ) {
         let mut retry_later: Vec<(String, Vec<Entity>)> = Vec::new();
+        self.write_in_order(batches, report, cancel, &mut retry_later)
+            .await;
+        for (bp, entities) in retry_later {
+            if cancel.is_cancelled() {
+                return;
+            }
+            let sent = self.send(bp, entities).await;
+            self.record(report, sent, None);
+        }
+    }
+
+    /// Writes `batches` one after the other; entities Port refused because a relation target
+    /// does not exist yet go to `retry_later` instead of counting as failed.
+    async fn write_in_order(
+        &mut self,
+        batches: Vec<(String, Vec<Entity>)>,
+        report: &mut ResyncReport,
+        cancel: &CancellationToken,
+        retry_later: &mut Vec<(String, Vec<Entity>)>,
+    ) {
         for (bp, entities) in batches {
             if cancel.is_cancelled() {
                 return;
@@ -302,13 +316,6 @@ impl<'a> Writer<'a> {
             if !missing_target.is_empty() {
                 retry_later.push((bp, missing_target));
             }
-        }
-        for (bp, entities) in retry_later {
-            if cancel.is_cancelled() {
-                return;
-            }
-            let sent = self.send(bp, entities).await;
-            self.record(report, sent, None);
         }
     }
 
