@@ -385,6 +385,18 @@ fn cli_env(aws: &[(String, String)], emu: &Emulator) -> Vec<(String, String)> {
 /// Runs `port-aws-sync resync <args>` with only `env` (later entries win), from the crate
 /// directory so the default mapping and blueprints are found, and collects the Port requests
 /// it made.
+/// [`cli_env`] reading us-east-1 and ap-southwest-9: a well-formed region moto does not know,
+/// where it answers 500, like a region in an outage. One attempt keeps the test quick.
+fn env_with_a_failing_region(moto: &Moto, emu: &Emulator) -> Vec<(String, String)> {
+    let mut env = cli_env(&moto.env("us-east-1"), emu);
+    env.push((
+        "AWS_REGIONS".to_owned(),
+        "us-east-1,ap-southwest-9".to_owned(),
+    ));
+    env.push(("AWS_MAX_ATTEMPTS".to_owned(), "1".to_owned()));
+    env
+}
+
 async fn resync(emu: &Emulator, env: Vec<(String, String)>, args: &[&str]) -> Run {
     emu.clear_requests();
     let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
@@ -876,14 +888,7 @@ async fn a_failing_region_keeps_its_entities_and_the_good_region_loses_its_stale
         )
         .start()
         .await;
-    let mut env = cli_env(&moto.env("us-east-1"), &emu);
-    // A well-formed region moto does not know: it answers 500 there, like a region in an
-    // outage. One attempt keeps the test quick.
-    env.push((
-        "AWS_REGIONS".to_owned(),
-        "us-east-1,ap-southwest-9".to_owned(),
-    ));
-    env.push(("AWS_MAX_ATTEMPTS".to_owned(), "1".to_owned()));
+    let env = env_with_a_failing_region(&moto, &emu);
 
     let run = resync(&emu, env, &[]).await;
 
@@ -1677,12 +1682,7 @@ async fn without_region_or_account_fields_an_arn_identifier_still_scopes_deletio
         .entity_from("awsSecret", bare_secret("plain-name"), OUR_DATASOURCE)
         .start()
         .await;
-    let mut env = cli_env(&moto.env("us-east-1"), &emu);
-    env.push((
-        "AWS_REGIONS".to_owned(),
-        "us-east-1,ap-southwest-9".to_owned(),
-    ));
-    env.push(("AWS_MAX_ATTEMPTS".to_owned(), "1".to_owned()));
+    let mut env = env_with_a_failing_region(&moto, &emu);
     // Each run uses its --mapping, not the one the first run stored in Port.
     env.push(("MAPPING_SOURCE".to_owned(), "file".to_owned()));
     let dir = tempfile::tempdir().expect("temporary directory");
@@ -1766,12 +1766,7 @@ async fn entities_ocean_wrote_follow_the_same_scope_rules_and_another_integratio
         )
         .start()
         .await;
-    let mut env = cli_env(&moto.env("us-east-1"), &emu);
-    env.push((
-        "AWS_REGIONS".to_owned(),
-        "us-east-1,ap-southwest-9".to_owned(),
-    ));
-    env.push(("AWS_MAX_ATTEMPTS".to_owned(), "1".to_owned()));
+    let env = env_with_a_failing_region(&moto, &emu);
 
     let run = resync(&emu, env, &[]).await;
 
