@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::ids::{seed, uuid};
+use crate::ids::{EPOCH, created_at, seed, uuid};
 use crate::paging;
 use crate::protocol::{AwsError, only_members, page_size, start_index};
 use crate::settings::Catalog;
@@ -17,8 +17,6 @@ pub const MAX_ITEMS: usize = 1000;
 /// why a lister must name them all to see EC and larger RSA keys.
 const DEFAULT_KEY_TYPES: [&str; 2] = ["RSA_1024", "RSA_2048"];
 
-/// 2025-01-01T00:00:00Z, as for secrets.
-const EPOCH: i64 = 1_735_689_600;
 const DAY: i64 = 86_400;
 
 /// One ListCertificates page for `region`.
@@ -109,7 +107,7 @@ fn status(index: usize) -> &'static str {
 pub fn certificate(account_id: &str, region: &str, index: usize) -> Value {
     let domain = format!("svc-{index:07}.{region}.bench.example.com");
     let imported = index % 5 == 4;
-    let created = EPOCH - (index as i64 % 100_000) * 600;
+    let created = created_at(index);
     let not_before = created + if imported { 0 } else { 300 };
     let not_after = if status(index) == "EXPIRED" {
         EPOCH - DAY

@@ -1,6 +1,14 @@
 //! Deterministic stand-ins for AWS's random parts (UUIDs, the 6-character secret ARN
 //! suffix): a hash of what the item is, so the same item always gets the same values.
 
+/// 2025-01-01T00:00:00Z: every timestamp is a fixed offset from it, so two listings agree.
+pub const EPOCH: i64 = 1_735_689_600;
+
+/// When item `index` was created: up to about 700 days before [`EPOCH`], ten minutes apart.
+pub fn created_at(index: usize) -> i64 {
+    EPOCH - (index as i64 % 100_000) * 600
+}
+
 /// SplitMix64's finaliser: well mixed 64 bits from any input.
 fn mix(mut z: u64) -> u64 {
     z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);

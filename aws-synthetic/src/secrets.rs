@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::ids::{arn_suffix, seed, uuid};
+use crate::ids::{EPOCH, arn_suffix, created_at, seed, uuid};
 use crate::paging;
 use crate::protocol::{AwsError, only_members, page_size, start_index};
 use crate::settings::Catalog;
@@ -12,9 +12,6 @@ pub const TARGET: &str = "secretsmanager.ListSecrets";
 
 /// ListSecrets' largest page, also what it answers when MaxResults is left out.
 pub const MAX_RESULTS: usize = 100;
-
-/// 2025-01-01T00:00:00Z: every timestamp is a fixed offset from it, so two listings agree.
-const EPOCH: i64 = 1_735_689_600;
 
 /// One ListSecrets page for `region`.
 pub fn list(
@@ -74,7 +71,7 @@ pub fn secret(account_id: &str, region: &str, index: usize) -> Value {
             )),
         );
     }
-    let created = EPOCH - (index as i64 % 100_000) * 600;
+    let created = created_at(index);
     if index.is_multiple_of(5) {
         item.insert("RotationEnabled".into(), json!(true));
         item.insert(
